@@ -401,7 +401,7 @@ class Session:
         except ImportError as exc:
             raise ImportError("Session.to_pynapple needs pynapple: pip install pynapple") from exc
         group = {int(uid) if np.issubdtype(type(uid), np.integer) else uid: nap.Ts(t=train)
-                 for uid, train in zip(self.unit_ids.tolist(), self.spikes)}
+                 for uid, train in zip(self.unit_ids.tolist(), self.spikes, strict=True)}
         metadata = {c: self.units[c].to_numpy() for c in unit_coords(self.units)}
         return nap.TsGroup(group, metadata=pd.DataFrame(metadata, index=list(group)))
 
@@ -433,7 +433,7 @@ def _frames_equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
             if not np.array_equal(x, y, equal_nan=True):
                 return False
         elif x.dtype == object or y.dtype == object:
-            if len(x) != len(y) or not all(_values_equal(p, q) for p, q in zip(x, y)):
+            if len(x) != len(y) or not all(_values_equal(p, q) for p, q in zip(x, y, strict=True)):
                 return False
         elif not np.array_equal(x, y):
             return False

@@ -95,7 +95,8 @@ class SpikeTrains:
         if len(np.unique(unit_ids)) != n_units:
             raise ValueError("SpikeTrains: `unit_ids` must be unique.")
         if sort not in ("check", "sort", "assume"):
-            raise ValueError(f"SpikeTrains: `sort` must be 'check', 'sort' or 'assume', not {sort!r}.")
+            raise ValueError("SpikeTrains: `sort` must be 'check', 'sort' or 'assume', "
+                             f"not {sort!r}.")
         self.times = times
         self.offsets = offsets
         self.unit_ids = unit_ids

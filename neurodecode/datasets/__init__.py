@@ -1,0 +1,26 @@
+"""Simulators with known ground truth, one module per model family.
+
+Each simulator returns the data together with its truth and can write a real
+NWB file, so every model can be tested on recovering what it should find.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+# name -> module; each simulator module lists its public names here.
+_NAMES = {
+    "make_place_cell_session": "neurodecode.datasets.place_cells",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    raise AttributeError(f"module 'neurodecode.datasets' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,22 @@
+"""Reading and writing recordings: NWB files, Allen Brain Observatory layouts, remote caches."""
+
+from __future__ import annotations
+
+import importlib
+
+_NAMES = {
+    "read_nwb": "neurodecode.io.nwb_read",
+    "write_nwb": "neurodecode.io.nwb_write",
+}
+
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        return getattr(importlib.import_module(_NAMES[name]), name)
+    raise AttributeError(f"module 'neurodecode.io' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,1 @@
+"""Batch runs: config → many sessions → results store → report (``neurodecode run``)."""
