@@ -11,6 +11,7 @@ import importlib
 # name -> module; each simulator module lists its public names here.
 _NAMES = {
     "make_place_cell_session": "neurodecode.datasets.place_cells",
+    "SimulatedSession": "neurodecode.datasets.place_cells",
 }
 
 __all__ = sorted(_NAMES)

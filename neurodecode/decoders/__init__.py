@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import importlib
 
-_NAMES: dict[str, str] = {}
+_NAMES: dict[str, str] = {
+    "PoissonBayesDecoder": "neurodecode.decoders.baselines",
+    "PoissonBayesClassifier": "neurodecode.decoders.baselines",
+    "KNNDecoder": "neurodecode.decoders.baselines",
+    "RidgeDecoder": "neurodecode.decoders.baselines",
+    "occupancy_tuning_curves": "neurodecode.decoders.baselines",
+    "poisson_log_posterior": "neurodecode.decoders.baselines",
+    "ContiguousKFold": "neurodecode.decoders.cv",
+    "HeldOutGroups": "neurodecode.decoders.cv",
+    "cross_val_predict": "neurodecode.decoders.cv",
+    "fold_scores": "neurodecode.decoders.cv",
+}
 
 __all__ = sorted(_NAMES)
 

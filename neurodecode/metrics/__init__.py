@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import importlib
 
-_NAMES: dict[str, str] = {}
+_NAMES: dict[str, str] = {
+    "decoding_errors": "neurodecode.metrics.decoding",
+    "median_absolute_error": "neurodecode.metrics.decoding",
+    "mean_absolute_error": "neurodecode.metrics.decoding",
+    "mean_error": "neurodecode.metrics.decoding",
+    "root_mean_squared_error": "neurodecode.metrics.decoding",
+    "r2_score": "neurodecode.metrics.decoding",
+    "accuracy": "neurodecode.metrics.decoding",
+    "balanced_accuracy": "neurodecode.metrics.decoding",
+}
 
 __all__ = sorted(_NAMES)
 

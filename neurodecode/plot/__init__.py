@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import importlib
 
-_NAMES: dict[str, str] = {}
+_NAMES: dict[str, str] = {
+    "plot_raster": "neurodecode.plot.rasters",
+    "plot_decoded_trace": "neurodecode.plot.rasters",
+    "plot_decoding_summary": "neurodecode.plot.rasters",
+}
 
 __all__ = sorted(_NAMES)
 
