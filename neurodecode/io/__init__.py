@@ -7,6 +7,9 @@ import importlib
 _NAMES = {
     "read_nwb": "neurodecode.io.nwb_read",
     "write_nwb": "neurodecode.io.nwb_write",
+    "describe_nwb": "neurodecode.io.summary",
+    "describe_session": "neurodecode.io.summary",
+    "parse_location": "neurodecode.io.nwb_read",
 }
 
 __all__ = sorted(_NAMES)

@@ -71,9 +71,7 @@ def read_dataset(dset: h5py.Dataset):
     if dtype.names is not None:
         return None
     if h5py.check_string_dtype(dtype) is not None:
-        values = dset.asstr(errors="replace")[()]
-        return _decode_strings(np.asarray(values, dtype=object)) if isinstance(
-            values, np.ndarray) else values
+        return dset.asstr(errors="replace")[()]
     if dtype.kind == "S":
         return _decode_strings(np.asarray(dset[()]))
     if _is_reference(dtype):
@@ -112,16 +110,16 @@ def read_index_ends(index: h5py.Dataset, target: h5py.Dataset) -> np.ndarray:
 
 
 def table_colnames(group: h5py.Group) -> list[str]:
-    """Column names of a DynamicTable, in the ``colnames`` order, then any others."""
+    """Column names of a DynamicTable, in the ``colnames`` order (index datasets left out)."""
     raw = group.attrs.get("colnames", [])
     if isinstance(raw, (str, bytes)):
         raw = [raw]
     names = [to_str(c) for c in np.asarray(raw, dtype=object).reshape(-1)]
-    names = [n for n in names if n != "id" and not _is_index_of(n, group)]
-    others = sorted(k for k, v in group.items()
-                    if isinstance(v, h5py.Dataset) and k != "id" and k not in names
-                    and not _is_index_of(k, group))
-    return names + others
+    if names:
+        return [n for n in names if n != "id" and not _is_index_of(n, group)]
+    # No colnames attribute (hand-made files): every dataset but ids and indexes.
+    return sorted(k for k, v in group.items()
+                  if isinstance(v, h5py.Dataset) and k != "id" and not _is_index_of(k, group))
 
 
 def _is_index_of(name: str, group: h5py.Group) -> bool:

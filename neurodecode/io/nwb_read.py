@@ -172,7 +172,8 @@ def read_nwb(source, *, sort_spikes: str = "warn", load_behavior=True, load_stim
           ``tags`` as lists of str; ``timeseries`` reference columns are dropped.
         - ``behavior``: each TimeSeries/SpatialSeries in processing modules (and
           behaviour containers in ``/acquisition``) is a variable named by the
-          series; on a name collision the later one becomes ``"<container>_<name>"``.
+          series; when several series share a name, each becomes
+          ``"<container>_<name>"`` (e.g. ``Position_position``).
           Dims ``"<name>_time"`` (timestamps, or starting_time + k / rate) and
           ``"<name>_axis"`` for 2-D data (coords ``x, y, z`` for SpatialSeries with
           2-3 columns, else 0..k-1). Data are multiplied by ``conversion`` and
@@ -356,7 +357,10 @@ def _electrode_areas(table: h5py.Group) -> np.ndarray | None:
 def _brain_areas(handle, group, units: pd.DataFrame, region_rows) -> np.ndarray:
     n = len(units)
     if "brain_area" in units:
-        return np.array([to_str(v) for v in units["brain_area"].to_numpy()], dtype=object)
+        values = units["brain_area"].to_numpy()
+        if all(isinstance(v, str) for v in values):
+            return values
+        return np.array([to_str(v) for v in values], dtype=object)
     areas = np.full(n, "", dtype=object)
     electrodes = handle.get("general/extracellular_ephys/electrodes")
     if region_rows is not None:
@@ -432,12 +436,16 @@ def _behavior_groups(handle):
 
 def _read_behavior(handle, wanted) -> xr.Dataset:
     wanted = None if wanted is True else set(wanted)
+    found = [(container, group) for container, group in _behavior_groups(handle)
+             if neurodata_type(group) not in _NOT_BEHAVIOR]
+    counts: dict[str, int] = {}
+    for _, group in found:
+        base = group.name.rsplit("/", 1)[-1]
+        counts[base] = counts.get(base, 0) + 1
     variables = {}
-    for container, group in _behavior_groups(handle):
-        if neurodata_type(group) in _NOT_BEHAVIOR:
-            continue
+    for container, group in found:
         name = group.name.rsplit("/", 1)[-1]
-        if name in variables:
+        if counts[name] > 1:  # the same name in several containers: prefix them all
             name = f"{container}_{name}"
         if name in variables or (wanted is not None and name not in wanted):
             continue

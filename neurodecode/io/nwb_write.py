@@ -262,12 +262,13 @@ def _electrodes_table(nwbfile, units, groups) -> list[np.ndarray]:
         for e in ids.tolist():
             if e not in row_of:
                 row_of[e] = len(row_of)
-                nwbfile.add_electrode(id=int(e), location=str(areas[i]) if areas is not None
-                                      else "", group=groups[str(unit_groups[i])])
+                area = str(areas[i]) if areas is not None else ""
+                nwbfile.add_electrode(id=int(e), location=area or _UNKNOWN,
+                                      group=groups[str(unit_groups[i])])
             unit_rows.append(row_of[e])
         rows.append(np.asarray(unit_rows, dtype=np.int64))
     if not row_of:
-        nwbfile.add_electrode(id=0, location="", group=next(iter(groups.values())))
+        nwbfile.add_electrode(id=0, location=_UNKNOWN, group=next(iter(groups.values())))
     return rows
 
 
