@@ -18,6 +18,7 @@ __all__ = ["n_regular_bins", "bin_edges", "bin_spike_trains", "align_spike_train
            "count_dtype"]
 
 _EDGE_TOL = 1e-9
+_BLOCK_CELLS = 1 << 21  # output cells per block of bins (~2 MB of uint8)
 
 
 def n_regular_bins(start: float, stop: float, bin_size: float) -> int:
@@ -50,29 +51,56 @@ def count_dtype(max_count: int, dtype=None) -> np.dtype:
     return np.dtype(np.uint64)
 
 
-def _bin_index(offsets_from_origin: np.ndarray, origin, bin_size: float) -> np.ndarray:
+def _bin_index(times: np.ndarray, origin, bin_size: float) -> np.ndarray:
     """Bin index of each time against edges ``origin + k * bin_size``, exact at the edges.
 
-    ``origin`` may be a scalar or an array aligned with the times. The division is
-    a first guess; comparisons against the float64 edges fix the off-by-one cases
-    that rounding makes for times sitting on an edge.
+    ``origin`` may be a scalar or an array aligned with ``times``. Division gives
+    the index; only times whose quotient lies within 1e-6 of an integer (where
+    rounding could put them on the wrong side of an edge) are checked against the
+    float64 edges themselves and moved by one if needed.
     """
-    k = np.floor(offsets_from_origin / bin_size).astype(np.int64)
-    times = origin + offsets_from_origin
-    left = origin + k * bin_size
-    k -= times < left
-    right = origin + (k + 1) * bin_size
-    k += times >= right
+    q = np.subtract(times, origin)
+    q /= bin_size
+    k = np.floor(q).astype(np.int64)
+    q -= k  # fractional position inside the bin
+    near = np.flatnonzero((q < 1e-6) | (q > 1 - 1e-6))
+    if near.size:
+        t = times[near]
+        o = origin[near] if np.ndim(origin) else origin
+        kn = k[near]
+        kn -= t < o + kn * bin_size
+        kn += t >= o + (kn + 1) * bin_size
+        k[near] = kn
     return k
+
+
+def _write_runs(out: np.ndarray, positions: np.ndarray, dtype) -> np.ndarray:
+    """Add the count of every run of equal ``positions`` into flat ``out``.
+
+    Equal positions must be consecutive (true when events are grouped by unit and
+    ordered in time within a unit); each occupied cell is written once. ``out``
+    is widened to a larger unsigned dtype when a count does not fit (unless the
+    caller fixed ``dtype``), and returned.
+    """
+    if positions.size == 0:
+        return out
+    starts = np.flatnonzero(positions[1:] != positions[:-1]) + 1
+    runs = np.diff(starts, prepend=0, append=positions.size)
+    starts = np.concatenate([[0], starts])
+    if dtype is None and runs.max() > np.iinfo(out.dtype).max:
+        out = out.astype(count_dtype(int(runs.max())))
+    out[positions[starts]] = runs
+    return out
 
 
 def bin_spike_trains(spikes: SpikeTrains, start: float, stop: float, bin_size: float,
                      *, dtype=None) -> tuple[np.ndarray, np.ndarray]:
     """Count spikes of every unit in regular bins over ``[start, stop)``.
 
-    One global ``np.bincount`` over the spikes in range: O(n_spikes + n_bins * n_units).
-    Only the spikes inside the range are touched (a binary search per unit finds them),
-    so an epoch of a long session costs what the epoch holds.
+    O(n_spikes in range + n_bins * n_units): a binary search per unit finds the
+    spikes in range, each gets its bin by arithmetic checked against the edges,
+    and the counts are written once per occupied bin. An epoch of a long session
+    costs what the epoch holds.
 
     Parameters
     ----------
@@ -98,17 +126,27 @@ def bin_spike_trains(spikes: SpikeTrains, start: float, stop: float, bin_size: f
     [[1, 0], [2, 0], [0, 1]]
     """
     n_bins = n_regular_bins(start, stop, bin_size)
+    n_units = spikes.n_units
     edges = bin_edges(start, n_bins, bin_size)
-    lo, hi = spikes.spike_ranges(edges[0], edges[-1])
-    idx = concatenate_ranges(lo, hi)
-    times = spikes.times[idx]
-    units = np.repeat(np.arange(spikes.n_units, dtype=np.int64), hi - lo)
-    k = _bin_index(times - start, start, bin_size)
-    # Rounding can only push a time that is inside [edges[0], edges[-1]) by one bin; clip.
-    np.clip(k, 0, n_bins - 1, out=k)
-    flat = np.bincount(k * spikes.n_units + units, minlength=n_bins * spikes.n_units)
-    counts = flat.reshape(n_bins, spikes.n_units)
-    return counts.astype(count_dtype(int(counts.max(initial=0)), dtype), copy=False), edges
+    # Work through the output in blocks of time bins small enough to stay in cache:
+    # the scatter of counts is then local instead of striding over the whole matrix.
+    block = max(1, _BLOCK_CELLS // max(n_units, 1))
+    block_starts = np.arange(0, n_bins, block)
+    index = spikes.searchsorted(np.append(edges[block_starts], edges[-1]))
+    out = np.zeros(n_bins * n_units, dtype=count_dtype(0, dtype))
+    units = np.arange(n_units, dtype=np.int64)
+    for j, k0 in enumerate(block_starts):
+        k1 = min(k0 + block, n_bins)
+        lo, hi = index[:, j], index[:, j + 1]
+        times = spikes.times[concatenate_ranges(lo, hi)]
+        positions = _bin_index(times, start, bin_size)
+        # Times inside [edges[k0], edges[k1]) have k0 <= k < k1; clip guards the last ulp.
+        np.clip(positions, k0, k1 - 1, out=positions)
+        positions *= n_units
+        positions += np.repeat(units, hi - lo)
+        # Spikes are grouped by unit and sorted in time: equal positions are consecutive.
+        out = _write_runs(out, positions, dtype)
+    return out.reshape(n_bins, n_units), edges
 
 
 def align_spike_trains(spikes: SpikeTrains, event_times, window: tuple[float, float],
@@ -116,9 +154,10 @@ def align_spike_trains(spikes: SpikeTrains, event_times, window: tuple[float, fl
     """Count spikes in bins of a window around each event; windows may overlap.
 
     For each event ``e`` the bins are ``[e + t0 + k * bin_size, e + t0 + (k + 1) * bin_size)``
-    for ``k = 0 .. n_bins - 1``. Each unit's spike times are searched once for all
-    window edges (``np.searchsorted``), so the cost is O(n_spikes in windows +
-    n_events * n_bins * n_units) with no per-trial loop.
+    for ``k = 0 .. n_bins - 1``. Per unit, a binary search of the window starts and
+    ends in its spike times finds the spikes of every window; only those are
+    touched, so the cost is O(n_units * n_events * log + spikes in windows +
+    output), with no per-trial loop.
 
     Parameters
     ----------
@@ -148,12 +187,24 @@ def align_spike_trains(spikes: SpikeTrains, event_times, window: tuple[float, fl
         raise ValueError("`event_times` contains NaN or infinite values.")
     t0, t1 = float(window[0]), float(window[1])
     n_bins = n_regular_bins(t0, t1, bin_size)
+    n_trials, n_units = events.size, spikes.n_units
     rel = bin_edges(t0, n_bins, bin_size)
-    # Absolute edges (n_trials, n_bins + 1), computed the way the docstring states.
-    edges = (events[:, None] + t0) + np.arange(n_bins + 1) * bin_size
-    flat_edges = edges.ravel()
-    counts = np.empty((events.size, n_bins, spikes.n_units), dtype=np.uint32)
-    for u in range(spikes.n_units):
-        pos = np.searchsorted(spikes[u], flat_edges, side="left").reshape(events.size, -1)
-        counts[:, :, u] = np.diff(pos, axis=1)
-    return counts.astype(count_dtype(int(counts.max(initial=0)), dtype), copy=False), rel
+    # Window k spans [left_k, right_k) with the edges computed as the docstring states;
+    # sorting by left also sorts right (adding a constant is monotone in floating point).
+    order = np.argsort(events, kind="stable")
+    left = events[order] + t0
+    right = left + n_bins * bin_size
+    first, last = spikes.searchsorted(left), spikes.searchsorted(right)
+    spike_idx = concatenate_ranges(first.ravel(), last.ravel())
+    # (unit, sorted trial) of each (spike, window) pair, in unit-major then window order
+    pair_group = np.repeat(np.arange(n_units * n_trials, dtype=np.int64),
+                           (last - first).ravel())
+    unit, window_rank = np.divmod(pair_group, n_trials)
+    positions = _bin_index(spikes.times[spike_idx], left[window_rank], bin_size)
+    np.clip(positions, 0, n_bins - 1, out=positions)
+    positions += order[window_rank] * n_bins
+    positions *= n_units
+    positions += unit
+    # Pairs are grouped by (unit, window) and sorted in time inside each group.
+    out = np.zeros(n_trials * n_bins * n_units, dtype=count_dtype(0, dtype))
+    return _write_runs(out, positions, dtype).reshape(n_trials, n_bins, n_units), rel

@@ -29,15 +29,18 @@ def concatenate_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     >>> concatenate_ranges(np.array([0, 5]), np.array([2, 8]))
     array([0, 1, 5, 6, 7])
     """
-    starts = np.asarray(starts, dtype=np.int64)
-    lengths = np.asarray(stops, dtype=np.int64) - starts
-    total = int(lengths.sum())
-    if total == 0:
+    starts = np.asarray(starts, dtype=np.int64).reshape(-1)
+    stops = np.asarray(stops, dtype=np.int64).reshape(-1)
+    nonempty = stops > starts
+    starts, stops = starts[nonempty], stops[nonempty]
+    if starts.size == 0:
         return np.zeros(0, dtype=np.int64)
-    # Each output position = its range start + its rank inside the range.
-    range_of = np.repeat(np.arange(len(starts)), lengths)
-    first_out = np.cumsum(lengths) - lengths
-    return starts[range_of] + (np.arange(total, dtype=np.int64) - first_out[range_of])
+    lengths = stops - starts
+    # Steps of +1 inside a range and a jump to the next range's start: one cumsum.
+    steps = np.ones(int(lengths.sum()), dtype=np.int64)
+    steps[0] = starts[0]
+    steps[np.cumsum(lengths[:-1])] = starts[1:] - stops[:-1] + 1
+    return np.cumsum(steps, out=steps)
 
 
 class SpikeTrains:
@@ -224,19 +227,32 @@ class SpikeTrains:
         offsets = np.concatenate([[0], np.cumsum(stops - starts)])
         return SpikeTrains(self.times[idx], offsets, self.unit_ids[positions], sort="assume")
 
-    def spike_ranges(self, start: float, stop: float) -> tuple[np.ndarray, np.ndarray]:
-        """Per unit, the index range of spikes with ``start <= t < stop``.
+    def searchsorted(self, values) -> np.ndarray:
+        """Per unit, the global index of the first spike ``>= value`` for each value.
 
-        One binary search per unit: O(n_units log n_spikes), no spike copied.
+        Parameters
+        ----------
+        values : array_like of float, shape (n_values,)
+            Ascending times.
+
+        Returns
+        -------
+        ndarray of int64, shape (n_units, n_values)
+            Indices into :attr:`times`; unit ``i``'s spikes in ``[values[j], values[j+1])``
+            are ``times[out[i, j]:out[i, j + 1]]``. One binary search per unit:
+            O(n_units * n_values * log n_spikes), no spike copied.
         """
-        lo = np.empty(self.n_units, dtype=np.int64)
-        hi = np.empty(self.n_units, dtype=np.int64)
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        out = np.empty((self.n_units, values.size), dtype=np.int64)
         for i in range(self.n_units):
             a, b = self.offsets[i], self.offsets[i + 1]
-            seg = self.times[a:b]
-            lo[i] = a + np.searchsorted(seg, start, side="left")
-            hi[i] = a + np.searchsorted(seg, stop, side="left")
-        return lo, hi
+            out[i] = a + np.searchsorted(self.times[a:b], values, side="left")
+        return out
+
+    def spike_ranges(self, start: float, stop: float) -> tuple[np.ndarray, np.ndarray]:
+        """Per unit, the index range ``[lo, hi)`` of spikes with ``start <= t < stop``."""
+        idx = self.searchsorted([start, stop])
+        return idx[:, 0], idx[:, 1]
 
     def restrict(self, start: float, stop: float) -> SpikeTrains:
         """Spikes with ``start <= t < stop``, all units kept."""
