@@ -54,8 +54,6 @@ def mock_file(tmp_path):
     for k in range(4):
         nwbfile.add_trial(start_time=2.0 * k, stop_time=2.0 * k + 1, condition=f"c{k % 2}",
                           correct=bool(k % 2))
-    nwbfile.add_epoch(0.0, 10.0, ["run", "light"])
-    nwbfile.add_epoch(10.0, 20.0, ["sleep"])
     pres = TimeIntervals(name="gratings_presentations", description="gratings")
     pres.add_column("orientation", "deg")
     for k in range(3):
@@ -72,6 +70,9 @@ def mock_file(tmp_path):
                                           timestamps=np.linspace(0, 19, 20)))
     speeds.add_timeseries(mock_TimeSeries(name="position", data=np.arange(5.0), rate=1.0))
     module.add(speeds)
+    # Epochs that reference a TimeSeries (a compound column the reader drops).
+    nwbfile.add_epoch(0.0, 10.0, ["run", "light"], timeseries=[speeds["speed"]])
+    nwbfile.add_epoch(10.0, 20.0, ["sleep"], timeseries=[speeds["speed"]])
     movie = rng.integers(0, 255, size=(3, 4, 6), dtype=np.uint8)
     nwbfile.add_stimulus_template(ImageSeries(name="movie", data=movie, unit="n/a", rate=1.0))
     images = [GrayscaleImage(name=f"img{k}", data=rng.random((4, 5))) for k in range(2)]
@@ -114,6 +115,8 @@ def test_same_tables_as_pynwb(mock_file):
     assert got["condition"].tolist() == trials["condition"].tolist()
     assert got["correct"].dtype == bool and got["correct"].tolist() == [False, True, False, True]
     assert s.intervals["epochs"]["tags"].tolist() == [list(t) for t in epochs["tags"]]
+    assert "timeseries" in epochs.columns
+    assert list(s.intervals["epochs"].columns) == ["start_time", "stop_time", "tags"]
     np.testing.assert_array_equal(s.intervals["gratings_presentations"]["orientation"],
                                   pres["orientation"])
     var = s.behavior["Position_position"]
