@@ -106,9 +106,11 @@ class Session:
             lows.append(lo)
             highs.append(hi)
         for table in self.intervals.values():
-            if len(table):
-                lows.append(float(np.nanmin(table["start_time"])))
-                highs.append(float(np.nanmax(table["stop_time"])))
+            for column, bucket in (("start_time", lows), ("stop_time", highs)):
+                values = table[column].to_numpy(dtype=np.float64)
+                values = values[np.isfinite(values)]
+                if values.size:
+                    bucket.append(float(values.min() if bucket is lows else values.max()))
         for name, var in self.behavior.data_vars.items():
             t = var[series_time_dim(var, str(name))].values
             if t.size:
