@@ -144,7 +144,8 @@ def simulate_track_running(duration: float, track_length: float, sampling_rate: 
                 pause_left = rng.gamma(4.0, pause_mean / 4.0)
                 d = -d
         position[k] = x
-        direction[k] = -d if pause_left > 0 and velocity[k] == 0 else d
+        # While pausing (from the arrival sample on), the direction of the run that ended.
+        direction[k] = -d if pause_left > 0 else d
     laps = pd.DataFrame(laps, columns=["start_time", "stop_time", "direction"])
     laps = laps.astype({"start_time": float, "stop_time": float, "direction": str})
     return times, position, velocity, direction, laps
