@@ -58,7 +58,9 @@ def write_nwb(session, path, *, overwrite: bool = False, compression: str | None
       ``processing/behavior/BehavioralTimeSeries``, always with explicit timestamps.
       Component labels other than x/y/z are not stored (read back as 0..k-1).
     - stimuli: ``ImageSeries`` in ``stimulus/templates``, data as given
-      ``(frame, y, x[, channel])``; a ``frame`` coordinate is not stored.
+      ``(frame, y, x[, channel])``; a stack with an ``image`` coordinate on ``frame``
+      (unique names) becomes an ``Images`` container of Grayscale/RGB/RGBA images in
+      that order. Other coordinates are not stored.
     - metadata: ``session_id`` -> identifier (a UUID when empty),
       ``session_start_time`` (ISO; now when absent), ``session_description``,
       ``subject`` (pynwb Subject fields), ``institution``, ``lab``, ``experimenter``,
@@ -332,6 +334,25 @@ def _add_stimulus(nwbfile, name: str, frames, compression):
     if len(dims) not in (3, 4) or dims != expected:
         raise NWBFormatError(f"write_nwb: stimulus {name!r} has dims {dims}; expected "
                              "('frame', 'y', 'x') or ('frame', 'y', 'x', 'channel').")
+    description = str(frames.attrs.get("description") or name)
+    channels = frames.sizes.get("channel", 1)
+    labels = frames["image"].values if "image" in frames.coords else None
+    if (labels is not None and frames["image"].dims == ("frame",) and channels in (1, 3, 4)
+            and len(set(map(str, labels))) == len(labels)):
+        nwbfile.add_stimulus_template(_images(name, frames, labels, description))
+        return
     nwbfile.add_stimulus_template(ImageSeries(
         name=name, data=_io(np.asarray(frames.values), compression), unit="n/a", rate=1.0,
-        description=str(frames.attrs.get("description") or name)))
+        description=description))
+
+
+def _images(name: str, frames, labels, description: str):
+    """Named still images (an ``image`` coord on ``frame``) as an NWB ``Images`` container."""
+    from pynwb.base import ImageReferences, Images
+    from pynwb.image import GrayscaleImage, RGBAImage, RGBImage
+
+    kind = {1: GrayscaleImage, 3: RGBImage, 4: RGBAImage}[frames.sizes.get("channel", 1)]
+    images = [kind(name=str(label), data=np.asarray(frames.isel(frame=i).values))
+              for i, label in enumerate(labels)]
+    return Images(name=name, images=images, description=description,
+                  order_of_images=ImageReferences(name="order_of_images", data=images))

@@ -283,6 +283,17 @@ def test_allen_layout_peak_channel(tmp_path):
     assert s.spikes.counts.tolist() == [3, 2, 1, 0]
 
 
+def test_units_in_a_processing_module(tmp_path):
+    """Some older writers put the Units table in a processing module."""
+    path = _units_file(tmp_path, np.int64, [0.1, 0.2, 0.3], [1, 2, 3])
+    with h5py.File(path, "r+") as f:
+        module = f["processing"].create_group("ecephys")
+        module.attrs["neurodata_type"] = "ProcessingModule"
+        f.move("units", "processing/ecephys/spikes")
+    s = read_nwb(path)
+    assert s.spikes.counts.tolist() == [1, 1, 1]
+
+
 def test_parse_location():
     assert parse_location("brain_region: ALM; brain_subregion: N/A; hemisphere: left") == "ALM"
     assert parse_location("area: V1; depth: 300") == "V1"

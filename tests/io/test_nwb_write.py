@@ -49,6 +49,8 @@ def _full_session(rng) -> Session:
                                       dims=("frame", "y", "x")),
         "colour_scenes": xr.DataArray(rng.random((2, 4, 6, 3)).astype(np.float32),
                                       dims=("frame", "y", "x", "channel")),
+        "named_scenes": xr.DataArray(rng.random((3, 4, 5)), dims=("frame", "y", "x"),
+                                     coords={"image": ("frame", ["zebra", "apple", "mango"])}),
     }
     metadata = {"session_id": "rt-1", "session_start_time": "2021-05-04T09:30:00+02:00",
                 "session_description": "round trip", "subject": {"subject_id": "m1",
@@ -97,6 +99,8 @@ def test_pynwb_reads_and_validates(tmp_path, rng):
         pos = f.processing["behavior"]["Position"]["position"]
         np.testing.assert_array_equal(pos.data[()], s.behavior["position"].values)
         assert f.stimulus_template["natural_movie"].data.shape == (5, 8, 10)
+        scenes = f.stimulus_template["named_scenes"]
+        assert [img.name for img in scenes.order_of_images] == ["zebra", "apple", "mango"]
         assert f.identifier == "rt-1"
 
 
