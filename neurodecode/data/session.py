@@ -131,7 +131,8 @@ class Session:
                  f"{self.spikes.n_spikes} spikes, {lo:.1f}-{hi:.1f} s"]
         if "brain_area" in self.units:
             areas = self.units["brain_area"].value_counts()
-            parts.append("areas " + ", ".join(f"{a}:{n}" for a, n in areas.items()))
+            parts.append("areas " + ", ".join(f"{a or '(unknown)'}:{n}"
+                                              for a, n in areas.items()))
         if self.intervals:
             parts.append("intervals " + ", ".join(f"{k}({len(v)})"
                                                   for k, v in self.intervals.items()))
