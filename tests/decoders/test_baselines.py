@@ -17,7 +17,12 @@ from neurodecode.decoders.baselines import (
     occupancy_tuning_curves,
     poisson_log_posterior,
 )
-from neurodecode.decoders.cv import ContiguousKFold, cross_val_predict, fold_scores
+from neurodecode.decoders.cv import (
+    ContiguousKFold,
+    HeldOutGroups,
+    cross_val_predict,
+    fold_scores,
+)
 from neurodecode.errors import SpikeTensorError
 from neurodecode.metrics.decoding import median_absolute_error
 
@@ -49,6 +54,16 @@ def test_bayes_decoder_recovers_position_held_out(running):
     assert np.all(err < 5.0), err
     assert np.all(chance_err > 30.0), chance_err
     assert np.all(err < 0.15 * chance_err)
+
+
+def test_bayes_decoder_with_whole_laps_held_out(sim, running):
+    """Holding out whole laps (5 folds of consecutive laps) gives the same accuracy."""
+    laps = sim.session.intervals["laps"]
+    lap = np.searchsorted(laps["start_time"].to_numpy(), running["time"].values) - 1
+    pred, folds = cross_val_predict(PoissonBayesDecoder(), running, "position",
+                                    cv=HeldOutGroups(5), groups=lap)
+    err = fold_scores(median_absolute_error, running["position"].values, pred.values, folds)
+    assert err.shape == (5,) and np.all(err < 5.0), err
 
 
 def test_knn_and_ridge_beat_chance_but_not_bayes(running):
@@ -156,6 +171,12 @@ def test_save_load_round_trip(tmp_path, running):
     clf = RidgeDecoder(task="classification").fit(running, labels)
     back = RidgeDecoder.load(clf.save(tmp_path / "clf.zip"))
     assert (back.predict(running.values) == clf.predict(running.values)).all()
+    for clf in (PoissonBayesClassifier(prior="empirical"), KNNDecoder(task="classification")):
+        clf.fit(running, labels)
+        back = type(clf).load(clf.save(tmp_path / f"{type(clf).__name__}_clf.zip"))
+        assert (back.predict(running.values) == clf.predict(running.values)).all()
+        np.testing.assert_allclose(back.predict_proba(running.values),
+                                   clf.predict_proba(running.values))
 
 
 def test_classification(running):
@@ -189,3 +210,20 @@ def test_clear_errors(running):
         KNNDecoder(task="ranking").fit(running, "position")
     with pytest.raises(SpikeTensorError):
         PoissonBayesDecoder().fit(running.transpose("unit", "time"), "position")
+
+
+def test_posterior_agrees_with_pynapple_decode_bayes():
+    """Same tuning curves, same counts: our posterior equals pynapple's (Zhang et al. 1998)
+    up to pynapple's numerical flooring (max difference measured 8e-4)."""
+    nap = pytest.importorskip("pynapple")
+    sim = make_place_cell_session(n_units=20, duration=120.0, random_state=5)
+    s = sim.session
+    group = s.to_pynapple()
+    pos = nap.Tsd(t=s.behavior["position_time"].values, d=s.behavior["position"].values)
+    tc = nap.compute_tuning_curves(group, pos, bins=30, range=(0, 150))
+    decoded, post = nap.decode_bayes(tc, group, epochs=nap.IntervalSet(10, 110), bin_size=0.2)
+    X = s.bin(0.2, start=10, stop=110)
+    ours = np.exp(poisson_log_posterior(X.values, tc.values.T * 0.2))
+    np.testing.assert_allclose(ours, post.values, atol=2e-3)
+    centres = tc.coords[tc.dims[1]].values
+    np.testing.assert_array_equal(centres[ours.argmax(axis=1)], decoded.values)
