@@ -421,6 +421,7 @@ def _build_truth(times, position, velocity, direction, unit_ids, centre, width, 
         coords={"unit": unit_ids, "time": times, "position_grid": grid,
                 "direction": list(_DIRECTIONS)},
         attrs={"track_length": float(track_length), "spiking": spiking,
-               "gamma_shape": float(shape), "random_state": -1 if random_state is None
-               else int(random_state)},
+               "gamma_shape": float(shape),
+               "random_state": int(random_state) if isinstance(random_state, (int, np.integer))
+               else -1},
     )

@@ -122,6 +122,7 @@ class _SpikeDecoderMixin:
     """Conversion of spike tensors / arrays to sample rows, and of predictions back."""
 
     _task = "regression"
+    _counts_only = False
 
     def _rows(self, X, *, fitting: bool) -> tuple[np.ndarray, xr.DataArray | None]:
         if isinstance(X, xr.DataArray):
@@ -132,6 +133,9 @@ class _SpikeDecoderMixin:
             values = spike_tensor_values(X, name="X", dtype=np.float64)
             values = values.reshape(-1, values.shape[-1])
             template = None
+        if self._counts_only and values.size and values.min() < 0:
+            raise SpikeTensorError(f"`X` holds negative values; {type(self).__name__} models "
+                                   "spike counts, which are >= 0.")
         if fitting:
             self.n_features_in_ = values.shape[1]
         elif values.shape[1] != getattr(self, "n_features_in_", values.shape[1]):
@@ -288,6 +292,8 @@ class PoissonBayesDecoder(_SpikeDecoderMixin, BaseEstimator):
     True
     """
 
+    _counts_only = True
+
     def __init__(self, n_bins: int = 50, *, value_range=None, smoothing: float = 1.0,
                  pseudocount: float = 1.0, prior: str = "flat", estimate: str = "mean"):
         self.n_bins = n_bins
@@ -393,6 +399,7 @@ class PoissonBayesClassifier(_SpikeDecoderMixin, BaseEstimator):
     """
 
     _task = "classification"
+    _counts_only = True
 
     def __init__(self, *, pseudocount: float = 1.0, prior: str = "flat"):
         self.pseudocount = pseudocount

@@ -210,6 +210,8 @@ def test_clear_errors(running):
         KNNDecoder(task="ranking").fit(running, "position")
     with pytest.raises(SpikeTensorError):
         PoissonBayesDecoder().fit(running.transpose("unit", "time"), "position")
+    with pytest.raises(SpikeTensorError, match="negative"):
+        PoissonBayesDecoder().fit(-running.values.astype(float), running["position"].values)
 
 
 def test_posterior_agrees_with_pynapple_decode_bayes():
