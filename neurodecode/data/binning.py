@@ -196,15 +196,17 @@ def align_spike_trains(spikes: SpikeTrains, event_times, window: tuple[float, fl
     right = left + n_bins * bin_size
     first, last = spikes.searchsorted(left), spikes.searchsorted(right)
     spike_idx = concatenate_ranges(first.ravel(), last.ravel())
-    # (unit, sorted trial) of each (spike, window) pair, in unit-major then window order
-    pair_group = np.repeat(np.arange(n_units * n_trials, dtype=np.int64),
-                           (last - first).ravel())
-    unit, window_rank = np.divmod(pair_group, n_trials)
-    positions = _bin_index(spikes.times[spike_idx], left[window_rank], bin_size)
+    # One group per (unit, sorted window), unit-major; spread each group's window start
+    # and output offset over its spikes with np.repeat (sequential, no division).
+    per_group = (last - first).ravel()
+    origin = np.repeat(np.tile(left, n_units), per_group)
+    group_base = (order[None, :] * (n_bins * n_units)
+                  + np.arange(n_units, dtype=np.int64)[:, None]).ravel()
+    positions = _bin_index(spikes.times[spike_idx], origin, bin_size)
+    del origin
     np.clip(positions, 0, n_bins - 1, out=positions)
-    positions += order[window_rank] * n_bins
     positions *= n_units
-    positions += unit
+    positions += np.repeat(group_base, per_group)
     # Pairs are grouped by (unit, window) and sorted in time inside each group.
     out = np.zeros(n_trials * n_bins * n_units, dtype=count_dtype(0, dtype))
     return _write_runs(out, positions, dtype).reshape(n_trials, n_bins, n_units), rel
