@@ -1,0 +1,212 @@
+"""Neuron labels under a mixture of finite mixtures (Miller & Harrison 2018).
+
+The prior on partitions is ``p(C) = V_n(t) Π_c γ^{(|c|)}`` with ``t`` blocks,
+rising factorials ``γ^{(m)}`` and
+``V_n(t) = Σ_{k>=t} k_{(t)} / (γk)^{(n)} p_K(k)``. Neuron ``i`` joins an existing
+cluster with weight ``n_{-i,k} + γ`` and a new one with ``γ V_n(t+1) / V_n(t)``.
+
+The move on ``(z_i, c_i)`` is Neal's (2000) algorithm 8 with one auxiliary
+cluster (drawn from the dynamics prior, or neuron ``i``'s own cluster when it is
+a singleton), made exact by a Metropolis–Hastings independence proposal: a
+Laplace approximation of ``∫ p(y_i | x^{(k)}, c) p(c) dc`` chooses the cluster
+and its Gaussian proposes ``c_i``, accepted with the exact NB likelihood.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import gammaln, logsumexp
+
+from .dispersion import nb_loglik
+from .latents import sample_slds_prior
+from .loadings import split_latents
+from .mniw import sample_mniw
+
+__all__ = ["mfm_log_coefficients", "mfm_log_partition_prior", "laplace_loadings",
+           "sweep_labels", "DynamicsPrior"]
+
+
+def mfm_log_coefficients(n: int, gamma: float, log_pk, k_max: int | None = None) -> np.ndarray:
+    """``log V_n(t)`` for ``t = 0..n+1`` (entry 0 is ``-inf``).
+
+    Parameters
+    ----------
+    n : int
+        Number of items (neurons).
+    gamma : float
+        Dirichlet concentration of the mixture weights.
+    log_pk : callable
+        ``k -> log p_K(k)`` for an integer array ``k >= 1``.
+    k_max : int, optional
+        Truncation of the series; default ``n + 1000`` (the terms decay at least
+        as fast as ``p_K``).
+
+    Examples
+    --------
+    >>> logV = mfm_log_coefficients(3, 1.0, lambda k: np.log(0.5) * k)
+    >>> logV.shape
+    (5,)
+    """
+    k_max = n + 1000 if k_max is None else k_max
+    k = np.arange(1, k_max + 1, dtype=float)
+    log_ratio = gammaln(gamma * k) - gammaln(gamma * k + n) + log_pk(k.astype(np.int64))
+    out = np.full(n + 2, -np.inf)
+    for t in range(1, n + 2):
+        valid = k >= t
+        falling = gammaln(k[valid] + 1) - gammaln(k[valid] - t + 1)
+        out[t] = logsumexp(falling + log_ratio[valid])
+    return out
+
+
+def mfm_log_partition_prior(sizes, gamma: float, log_v) -> float:
+    """``log p(C)`` of a partition with block ``sizes`` under the MFM."""
+    sizes = np.asarray(sizes, float)
+    return float(log_v[len(sizes)] + np.sum(gammaln(gamma + sizes) - gammaln(gamma)))
+
+
+def geometric_log_pk(p: float):
+    """``log p_K(k)`` of ``K ~ Geometric(p)`` on ``{1, 2, …}``."""
+    return lambda k: np.log(p) + (np.asarray(k) - 1) * np.log1p(-p)
+
+
+def laplace_loadings(y, r, base, feats, prior_var: float, n_newton: int = 4):
+    """Laplace approximation of ``c ↦ p(y | ψ = base + feats c) N(c; 0, prior_var I)``.
+
+    A fixed number of Newton steps from ``c = 0``, so the result depends only on
+    the candidates, not on the current ``c_i`` (as an independence proposal must).
+
+    Parameters
+    ----------
+    y : ndarray, shape (T,); r : float
+    base : ndarray, shape (C, T)
+    feats : ndarray, shape (C, T, p)
+
+    Returns
+    -------
+    mode : (C, p), precision : (C, p, p), log_evidence : (C,)
+    """
+    C, T, p = feats.shape
+    prior_prec = np.eye(p) / prior_var
+    c = np.zeros((C, p))
+    yr = y + r
+    for _ in range(n_newton + 1):
+        psi = base + np.einsum("ctp,cp->ct", feats, c)
+        sig = 0.5 * (1.0 + np.tanh(0.5 * psi))
+        grad = np.einsum("ct,ctp->cp", y - yr * sig, feats) - c / prior_var
+        prec = np.einsum("ct,ctp,ctq->cpq", yr * sig * (1 - sig), feats, feats) + prior_prec
+        if _ == n_newton:
+            break
+        c = c + np.linalg.solve(prec, grad[..., None])[..., 0]
+    loglik = nb_loglik(y, psi, r).sum(axis=1)
+    log_prior = -0.5 * (c**2).sum(1) / prior_var - 0.5 * p * np.log(2 * np.pi * prior_var)
+    _, logdet = np.linalg.slogdet(prec)
+    return c, prec, loglik + log_prior + 0.5 * p * np.log(2 * np.pi) - 0.5 * logdet
+
+
+class DynamicsPrior:
+    """Per-cluster dynamics hyper-parameters: MNIW ``(M0, V0, Ψ0, ν0)`` and ``x_0`` precision."""
+
+    def __init__(self, d: int, M0=None, V0=None, Psi0=None, nu0=None, x0_precision=None):
+        self.d = d
+        self.M0 = np.zeros((d, d + 1)) if M0 is None else np.asarray(M0, float)
+        self.V0 = np.eye(d + 1) if V0 is None else np.asarray(V0, float)
+        self.Psi0 = 0.01 * (d + 2) * np.eye(d) if Psi0 is None else np.asarray(Psi0, float)
+        self.nu0 = float(d + 2 if nu0 is None else nu0)
+        self.x0_precision = np.eye(d) if x0_precision is None else np.asarray(x0_precision)
+
+    def sample_cluster(self, states, n_states, rng):
+        """A new cluster from the prior: dynamics for every state and a trajectory."""
+        d = self.d
+        A, b, Q = sample_mniw(np.broadcast_to(self.M0, (n_states, d, d + 1)),
+                              np.broadcast_to(self.V0, (n_states, d + 1, d + 1)),
+                              np.broadcast_to(self.Psi0, (n_states, d, d)),
+                              np.full(n_states, self.nu0), rng)
+        x = sample_slds_prior(states, A[None], b[None], Q[None], self.x0_precision, rng)[0]
+        return x, A, b, Q
+
+
+def _log_target(j, c, y, r, base, feats, log_w, loading_var):
+    """Unnormalised ``log p(z_i = j, c_i = c | rest)`` on the auxiliary-cluster space."""
+    psi = base[j] + feats[j] @ c
+    return log_w[j] - 0.5 * c @ c / loading_var + nb_loglik(y, psi, r).sum()
+
+
+def _log_normal(c, mean, prec):
+    diff = c - mean
+    _, logdet = np.linalg.slogdet(prec)
+    return 0.5 * logdet - 0.5 * diff @ prec @ diff - 0.5 * len(c) * np.log(2 * np.pi)
+
+
+def sweep_labels(y, labels, x, A, b, Q, states, delta, loadings, r, log_v, gamma: float,
+                 loading_var: float, intercept: bool, prior: DynamicsPrior,
+                 rng: np.random.Generator, order=None):
+    """One MH sweep over neurons of ``(z_i, c_i)``; clusters are born and removed as needed.
+
+    Parameters
+    ----------
+    y : ndarray, shape (N, T)
+    labels : ndarray of int, shape (N,), values ``0..K-1`` all used
+    x : (K, T, d); A, Q : (K, S, d, d); b : (K, S, d)
+        Cluster latents and dynamics.
+    states : (T,); delta : (N,); loadings : (N, p); r : (N,)
+    log_v : ndarray
+        :func:`mfm_log_coefficients` for ``n = N``.
+
+    Returns
+    -------
+    labels, x, A, b, Q, loadings, n_accepted
+        Updated copies; cluster indices stay contiguous.
+    """
+    labels = labels.copy()
+    loadings = loadings.copy()
+    N = len(labels)
+    S = A.shape[1]
+    accepted = 0
+    for i in (range(N) if order is None else order):
+        K = x.shape[0]
+        own = labels[i]
+        sizes = np.bincount(labels, minlength=K)
+        sizes[own] -= 1
+        singleton = sizes[own] == 0
+        if singleton:
+            existing = np.delete(np.arange(K), own)
+            aux = (x[own], A[own], b[own], Q[own])
+        else:
+            existing = np.arange(K)
+            aux = prior.sample_cluster(states, S, rng)
+        t = len(existing)
+        log_w = np.append(np.log(sizes[existing] + gamma),
+                          np.log(gamma) + log_v[t + 1] - log_v[t])
+        cand_x = np.concatenate([x[existing], aux[0][None]], axis=0)
+        offset, feats = split_latents(cand_x, intercept)
+        base = delta[i] + offset
+        mode, prec, log_ev = laplace_loadings(y[i], r[i], base, feats, loading_var)
+        log_q = log_w + log_ev
+        log_q -= logsumexp(log_q)
+        j_new = int(rng.choice(len(log_q), p=np.exp(log_q)))
+        chol = np.linalg.cholesky(prec[j_new])
+        c_new = mode[j_new] + np.linalg.solve(chol.T, rng.standard_normal(len(mode[j_new])))
+        j_old = len(existing) if singleton else int(own)
+        c_old = loadings[i]
+
+        log_alpha = (_log_target(j_new, c_new, y[i], r[i], base, feats, log_w, loading_var)
+                     - _log_target(j_old, c_old, y[i], r[i], base, feats, log_w, loading_var)
+                     + log_q[j_old] + _log_normal(c_old, mode[j_old], prec[j_old])
+                     - log_q[j_new] - _log_normal(c_new, mode[j_new], prec[j_new]))
+        if np.log(rng.random()) >= log_alpha:
+            continue
+        accepted += 1
+        loadings[i] = c_new
+        if j_new == len(existing):  # the auxiliary cluster
+            if not singleton:
+                x = np.concatenate([x, aux[0][None]])
+                A = np.concatenate([A, aux[1][None]])
+                b = np.concatenate([b, aux[2][None]])
+                Q = np.concatenate([Q, aux[3][None]])
+                labels[i] = K
+        else:
+            labels[i] = existing[j_new]
+            if singleton:
+                x, A, b, Q = (np.delete(v, own, axis=0) for v in (x, A, b, Q))
+                labels[labels > own] -= 1
+    return labels, x, A, b, Q, loadings, accepted
