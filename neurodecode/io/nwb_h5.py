@@ -143,15 +143,15 @@ def read_column(group: h5py.Group, name: str):
     arrays; multi-dimensional non-ragged columns one array per row. ``None`` when the
     column has no tabular meaning (compound references).
     """
-    values = read_dataset(group[name])
+    target = group[name]
+    values = read_dataset(target)
     if values is None:
         return None
     levels = []
     index_name = f"{name}_index"
-    target = group[name]
-    while index_name in group:
-        levels.append(read_index_ends(group[index_name], target))
-        target = group[index_name]
+    while (index := group.get(index_name)) is not None:
+        levels.append(read_index_ends(index, target))
+        target = index
         index_name += "_index"
     is_text = isinstance(values, np.ndarray) and values.dtype == object and values.size and all(
         isinstance(v, str) for v in values.reshape(-1)[:100])
@@ -165,9 +165,13 @@ def read_column(group: h5py.Group, name: str):
     return values
 
 
-def read_table(group: h5py.Group, *, skip=()) -> tuple[np.ndarray, dict]:
-    """``(ids, {column: values})`` of a DynamicTable; compound columns are dropped."""
-    ids = np.asarray(group["id"][()]) if "id" in group else None
+def read_table(group: h5py.Group, *, skip=(), ids=None) -> tuple[np.ndarray, dict]:
+    """``(ids, {column: values})`` of a DynamicTable; compound columns are dropped.
+
+    ``ids``, when already read, are not read again.
+    """
+    if ids is None and "id" in group:
+        ids = np.asarray(group["id"][()])
     columns = {}
     for name in table_colnames(group):
         if name in skip or name not in group:

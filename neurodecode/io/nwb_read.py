@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import h5py
@@ -46,6 +47,7 @@ _BEHAVIOR_CONTAINERS = {
     "Position", "BehavioralTimeSeries", "BehavioralEvents", "CompassDirection",
     "PupilTracking", "EyeTracking", "SpatialSeries", "TimeSeries",
 }
+_THREADED_CHECK = 1 << 20  # spikes; below this a thread costs more than it saves
 _IMAGE_SERIES = {"ImageSeries", "OpticalSeries"}
 _IMAGE_TYPES = {"Image", "GrayscaleImage", "RGBImage", "RGBAImage"}
 _AREA_KEYS = ("brain_region", "brain_area", "area", "structure", "location", "region")
@@ -109,10 +111,13 @@ def open_nwb(source) -> tuple[h5py.File, str, bool]:
                                  "file. Convert it with `nwbinspector`/`hdmf-zarr` export to HDF5.")
         if not path.exists():
             raise FileNotFoundError(f"{label}: no such NWB file.")
-        if not h5py.is_hdf5(path):
+        try:
+            handle, owned = h5py.File(path, "r"), True
+        except OSError as exc:
+            if h5py.is_hdf5(path):
+                raise
             raise NWBFormatError(f"{label}: not an HDF5 file; expected an NWB 2.x file "
-                                 "(HDF5, as written by pynwb or MatNWB).")
-        handle, owned = h5py.File(path, "r"), True
+                                 "(HDF5, as written by pynwb or MatNWB).") from exc
     try:
         _check_nwb(handle, label)
     except Exception:
@@ -208,11 +213,28 @@ def read_nwb(source, *, sort_spikes: str = "warn", load_behavior=True, load_stim
     handle, label, owned = open_nwb(source)
     try:
         units_group = _find_units(handle, label)
-        spikes, units = _read_units(handle, units_group, label, sort_spikes)
-        intervals = _read_intervals(handle) if load_intervals else {}
-        behavior = _read_behavior(handle, load_behavior) if load_behavior else xr.Dataset()
-        stimuli = _read_stimuli(handle) if load_stimuli else {}
-        metadata = _read_metadata(handle, label)
+        times, offsets, ids = _read_spike_arrays(units_group, label)
+        # The order/NaN check is memory-bound numpy (GIL released): run it beside the
+        # Python-bound reading of everything else.
+        pool = None
+        if sort_spikes == "assume":
+            clean = True
+        elif times.size >= _THREADED_CHECK:
+            pool = ThreadPoolExecutor(max_workers=1)
+            clean = pool.submit(_clean, times, offsets)
+        else:
+            clean = _clean(times, offsets)
+        try:
+            units = _read_units_table(handle, units_group, ids)
+            intervals = _read_intervals(handle) if load_intervals else {}
+            behavior = _read_behavior(handle, load_behavior) if load_behavior else xr.Dataset()
+            stimuli = _read_stimuli(handle) if load_stimuli else {}
+            metadata = _read_metadata(handle, label)
+        finally:
+            if pool is not None:
+                clean = clean.result()
+                pool.shutdown()
+        spikes = _spike_trains(times, offsets, ids, label, units_group.name, sort_spikes, clean)
     finally:
         if owned:
             handle.close()
@@ -240,7 +262,8 @@ def _find_units(handle: h5py.File, label: str) -> h5py.Group:
         f"'Units'); the file holds data in: {contents}.")
 
 
-def _read_units(handle, group: h5py.Group, label: str, sort_spikes: str):
+def _read_spike_arrays(group: h5py.Group, label: str):
+    """``(times, offsets, ids)``: spike_times and its index, each read whole, once."""
     table = group.name
     if "spike_times" not in group:
         raise NWBFormatError(f"{label}: the Units table {table} has no spike_times column; "
@@ -270,8 +293,11 @@ def _read_units(handle, group: h5py.Group, label: str, sort_spikes: str):
     if ids.size == 0:
         warnings.warn(f"{label}: the Units table {table} is empty (0 units).",
                       SpikeTimesWarning, stacklevel=3)
-    spikes = _spike_trains(times, ends, ids, label, table, sort_spikes)
-    _, columns = read_table(group, skip={"spike_times"})
+    return times, np.concatenate([[0], ends]), ids
+
+
+def _read_units_table(handle, group: h5py.Group, ids: np.ndarray) -> pd.DataFrame:
+    _, columns = read_table(group, skip={"spike_times"}, ids=ids)
     units = pd.DataFrame(
         {name: values for name, values in columns.items() if len(values) == ids.size},
         index=pd.Index(ids, name="unit_id"))
@@ -280,14 +306,11 @@ def _read_units(handle, group: h5py.Group, label: str, sort_spikes: str):
         region_rows = units["electrodes"].to_numpy()
         units["electrodes"] = _rows_to_ids(handle, group["electrodes"], region_rows)
     units["brain_area"] = _brain_areas(handle, group, units, region_rows)
-    return spikes, units
+    return units
 
 
-def _spike_trains(times, ends, ids, label, table, sort_spikes) -> SpikeTrains:
-    offsets = np.concatenate([[0], ends])
-    if sort_spikes == "assume":
-        return SpikeTrains(times, offsets, ids, sort="assume")
-    if _clean(times, offsets):
+def _spike_trains(times, offsets, ids, label, table, sort_spikes, clean: bool) -> SpikeTrains:
+    if clean:
         return SpikeTrains(times, offsets, ids, sort="assume")
     if sort_spikes == "raise":
         try:
@@ -300,7 +323,7 @@ def _spike_trains(times, ends, ids, label, table, sort_spikes) -> SpikeTrains:
         spikes = SpikeTrains(times, offsets, ids, sort="sort")
     for w in caught:
         warnings.warn(f"{label}: {table}/spike_times: {w.message}", SpikeTimesWarning,
-                      stacklevel=4)
+                      stacklevel=3)
     return spikes
 
 
@@ -358,7 +381,7 @@ def _brain_areas(handle, group, units: pd.DataFrame, region_rows) -> np.ndarray:
     n = len(units)
     if "brain_area" in units:
         values = units["brain_area"].to_numpy()
-        if all(isinstance(v, str) for v in values):
+        if values.dtype == object:  # text datasets are decoded to str when read
             return values
         return np.array([to_str(v) for v in values], dtype=object)
     areas = np.full(n, "", dtype=object)
@@ -535,9 +558,10 @@ def _read_images(group, name: str) -> dict[str, xr.DataArray]:
 
 # ------------------------------------------------------------------ metadata
 def _scalar(handle, path: str):
-    if path not in handle or not isinstance(handle[path], h5py.Dataset):
+    obj = handle.get(path)
+    if not isinstance(obj, h5py.Dataset):
         return None
-    value = read_dataset(handle[path])
+    value = read_dataset(obj)
     if isinstance(value, np.ndarray):
         value = value.tolist()
         if isinstance(value, list) and len(value) == 1:
