@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
 
 from neurodecode.data.tensor import spike_tensor_values, validate_spike_tensor
 from neurodecode.errors import SpikeTensorError
@@ -124,23 +126,48 @@ class _SpikeDecoderMixin:
     _task = "regression"
     _counts_only = False
 
+    def __sklearn_tags__(self):  # scikit-learn >= 1.6 only calls this
+        from sklearn.utils import ClassifierTags, RegressorTags
+
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self._counts_only
+        if self._task == "classification":
+            tags.estimator_type = "classifier"
+            tags.classifier_tags = ClassifierTags()
+            tags.regressor_tags = None
+        else:
+            tags.estimator_type = "regressor"
+            tags.regressor_tags = RegressorTags()
+        return tags
+
     def _rows(self, X, *, fitting: bool) -> tuple[np.ndarray, xr.DataArray | None]:
+        if not fitting:
+            self._check_fitted()
+        if issparse(X):
+            raise TypeError(f"{type(self).__name__} does not accept sparse input; pass "
+                            "X.toarray() or a spike-tensor DataArray.")
         if isinstance(X, xr.DataArray):
             validate_spike_tensor(X, name="X")
-            values = X.values.astype(np.float64).reshape(-1, X.sizes["unit"])
+            values = X.values.astype(np.float64)
             template = X
         else:
             values = spike_tensor_values(X, name="X", dtype=np.float64)
-            values = values.reshape(-1, values.shape[-1])
             template = None
+        values = values.reshape(int(np.prod(values.shape[:-1])), values.shape[-1])
+        if values.shape[0] == 0:
+            raise SpikeTensorError("`X` has 0 samples; at least 1 is needed.")
+        if values.shape[1] == 0:
+            raise SpikeTensorError(f"`X` has 0 feature(s) (shape={values.shape}) while a "
+                                   "minimum of 1 is required (one column per unit).")
         if self._counts_only and values.size and values.min() < 0:
-            raise SpikeTensorError(f"`X` holds negative values; {type(self).__name__} models "
-                                   "spike counts, which are >= 0.")
+            raise SpikeTensorError(f"Negative values in data passed to {type(self).__name__}: "
+                                   "it models spike counts, which are >= 0.")
         if fitting:
             self.n_features_in_ = values.shape[1]
         elif values.shape[1] != getattr(self, "n_features_in_", values.shape[1]):
-            raise SpikeTensorError(f"`X` has {values.shape[1]} units but {type(self).__name__} "
-                                   f"was fitted on {self.n_features_in_}.")
+            raise SpikeTensorError(f"X has {values.shape[1]} features, but {type(self).__name__} "
+                                   f"is expecting {self.n_features_in_} features as input "
+                                   "(one per unit, as in fit).")
         return values, template
 
     @staticmethod
@@ -159,7 +186,11 @@ class _SpikeDecoderMixin:
         values = values.reshape(n_rows, -1)
         if values.shape[1] == 1:
             values = values[:, 0]
-        if numeric:
+        if not numeric:
+            from sklearn.utils.multiclass import check_classification_targets
+
+            check_classification_targets(values)
+        else:
             if values.dtype.kind not in "uifb":
                 raise ValueError(f"`y` has dtype {values.dtype}; a regression target must be "
                                  "numeric (use task='classification' for labels).")
@@ -505,10 +536,9 @@ class KNNDecoder(_SpikeDecoderMixin, BaseEstimator):
         return self._wrap(self.model_.predict((values - self.mean_) / self.scale_), template,
                           "decoded")
 
+    @available_if(lambda self: self.task == "classification")
     def predict_proba(self, X):
-        """Class probabilities (classification only), shape (n_samples, n_classes)."""
-        if self.task != "classification":
-            raise AttributeError("predict_proba is only available with task='classification'.")
+        """Class probabilities (only with ``task="classification"``), (n_samples, n_classes)."""
         self._check_fitted()
         values, template = self._rows(X, fitting=False)
         proba = self.model_.predict_proba((values - self.mean_) / self.scale_)
@@ -579,17 +609,25 @@ class RidgeDecoder(_SpikeDecoderMixin, BaseEstimator):
         self.intercept_ = np.atleast_1d(model.intercept_).astype(np.float64)
         return self
 
+    @available_if(lambda self: self.task == "classification")
     def decision_function(self, X):
-        """``z @ coef_.T + intercept_`` on standardised counts, shape (n_samples, n_outputs)."""
+        """Class scores ``z @ coef_.T + intercept_`` on standardised counts ``z``
+        (only with ``task="classification"``).
+
+        Shape (n_samples,) for one output or a binary classifier, else
+        (n_samples, n_outputs) (DataArray dim ``output``).
+        """
+        scores, template = self._scores(X)
+        return self._wrap(scores[:, 0] if scores.shape[1] == 1 else scores, template,
+                          "decision")
+
+    def _scores(self, X):
         self._check_fitted()
         values, template = self._rows(X, fitting=False)
-        return self._linear(values), template
-
-    def _linear(self, values):
-        return ((values - self.mean_) / self.scale_) @ self.coef_.T + self.intercept_
+        return ((values - self.mean_) / self.scale_) @ self.coef_.T + self.intercept_, template
 
     def predict(self, X):
-        scores, template = self.decision_function(X)
+        scores, template = self._scores(X)
         if self.task == "classification":
             index = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else \
                 np.argmax(scores, axis=1)
