@@ -34,8 +34,8 @@ def write_nwb(session, path, *, overwrite: bool = False, compression: str | None
     overwrite : bool
         Replace an existing file; otherwise :class:`FileExistsError`.
     compression : {None, "gzip", "lzf"}
-        HDF5 filter for spike times and behaviour data. ``None`` (default) keeps
-        them contiguous, which reads fastest.
+        HDF5 filter for spike times, behaviour and stimulus data. ``None`` (default)
+        writes every dataset contiguous (not expandable), which reads fastest.
 
     Returns
     -------
@@ -87,7 +87,7 @@ def write_nwb(session, path, *, overwrite: bool = False, compression: str | None
         # The temporary name ends in ".tmp"; pynwb would warn that it lacks ".nwb".
         warnings.filterwarnings("ignore", message=".*does not end in '.nwb'")
         with NWBHDF5IO(str(tmp), "w") as io:
-            io.write(nwbfile)
+            io.write(nwbfile, expandable=())  # contiguous datasets: fastest to read
     return path
 
 
