@@ -50,6 +50,12 @@ class SimulatedSession:
         "position_grid")``, Hz, at gain 1).
     path : Path or None
         The NWB file written, when a path was given.
+
+    Examples
+    --------
+    >>> sim = make_place_cell_session(n_units=8, duration=60.0, random_state=0)
+    >>> sim.truth["rate_map"].dims, sim.path is None
+    (('direction', 'unit', 'position_grid'), True)
     """
 
     session: Session

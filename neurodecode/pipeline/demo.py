@@ -21,7 +21,13 @@ DEMO_SETTINGS = {"n_units": 60, "duration": 600.0, "bin_size": 0.2, "min_speed":
 
 
 def default_cache_dir() -> Path:
-    """``$NEURODECODE_CACHE`` if set, else the user cache folder (``pooch.os_cache``)."""
+    """``$NEURODECODE_CACHE`` if set, else the user cache folder (``pooch.os_cache``).
+
+    Examples
+    --------
+    >>> isinstance(default_cache_dir(), Path)
+    True
+    """
     env = os.environ.get("NEURODECODE_CACHE")
     if env:
         return Path(env).expanduser()
@@ -61,6 +67,14 @@ def run_place_cell_demo(out_dir=None, cache_dir=None, *, random_state: int = 0,
         ``chance_median_error_cm`` (all held-out bins), ``fold_median_error_cm`` and
         ``fold_chance_median_error_cm`` (lists), ``n_units``, ``n_bins`` (running bins
         decoded), ``elapsed_s``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> result = run_place_cell_demo(folder / "out", folder / "cache", verbose=False)
+    >>> result["figure_path"].is_file(), result["median_error_cm"] < 5.0
+    (True, True)
     """
     from sklearn.dummy import DummyRegressor
 
