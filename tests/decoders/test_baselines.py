@@ -229,3 +229,16 @@ def test_posterior_agrees_with_pynapple_decode_bayes():
     np.testing.assert_allclose(ours, post.values, atol=2e-3)
     centres = tc.coords[tc.dims[1]].values
     np.testing.assert_array_equal(centres[ours.argmax(axis=1)], decoded.values)
+
+
+def test_recovery_with_gamma_spiking_and_directional_fields():
+    """Inhomogeneous-gamma spiking (shape 3) and half the fields one-directional: held-out
+    median error still < 5 cm in every fold (measured about 2 cm)."""
+    sim = make_place_cell_session(n_units=40, duration=300.0, spiking="gamma",
+                                  fraction_directional=0.5, random_state=4)
+    X = sim.session.bin(0.2, behavior=True)
+    X = X.sel(time=(X["speed"] > 5).values)
+    pred, folds = cross_val_predict(PoissonBayesDecoder(), X, "position",
+                                    cv=ContiguousKFold(5, gap=5))
+    err = fold_scores(median_absolute_error, X["position"].values, pred.values, folds)
+    assert np.all(err < 5.0), err

@@ -107,3 +107,18 @@ def test_cross_val_predict_dataarray_and_groups():
     assert np.isnan(partial[pfolds < 0]).all() and not np.isnan(partial[pfolds >= 0]).any()
     with pytest.raises(ValueError, match="every sample"):
         cross_val_predict(RidgeDecoder(), X, "y", cv=TimeSeriesSplit(3))
+
+
+def test_cross_val_predict_posterior():
+    from neurodecode.decoders.baselines import PoissonBayesDecoder
+
+    rng = np.random.default_rng(1)
+    y = rng.uniform(0, 10, 300)
+    X = xr.DataArray(rng.poisson(np.exp(-0.5 * (y[:, None] - np.arange(0, 11, 2)) ** 2) * 4),
+                     dims=("time", "unit"),
+                     coords={"time": np.arange(300) * 0.1, "unit": np.arange(6)})
+    post, folds = cross_val_predict(PoissonBayesDecoder(n_bins=10, value_range=(0, 10)), X, y,
+                                    cv=3, method="predict_proba")
+    assert post.dims == ("time", "grid") and post.sizes["grid"] == 10
+    np.testing.assert_allclose(post.sum("grid").values, 1.0)
+    assert np.bincount(folds).tolist() == [100, 100, 100]
