@@ -70,11 +70,13 @@ def write_nwb(session, path, *, overwrite: bool = False, compression: str | None
     Examples
     --------
     >>> import tempfile, pathlib
+    >>> import pandas as pd
     >>> from neurodecode.data import Session, SpikeTrains
     >>> from neurodecode.io import read_nwb
-    >>> s = Session(SpikeTrains.from_list([[0.5, 1.0], []], unit_ids=[1, 2]))
+    >>> units = pd.DataFrame({"brain_area": ["CA1", "V1"]}, index=pd.Index([1, 2]))
+    >>> s = Session(SpikeTrains.from_list([[0.5, 1.0], []], unit_ids=[1, 2]), units)
     >>> path = write_nwb(s, pathlib.Path(tempfile.mkdtemp()) / "demo.nwb")
-    >>> read_nwb(path).equals(s.__class__(s.spikes, s.units.assign(brain_area="")))
+    >>> read_nwb(path).equals(s)
     True
     """
     from pynwb import NWBHDF5IO
