@@ -434,12 +434,12 @@ def _is_series(obj) -> bool:
 def _behavior_groups(handle):
     """``(container name, series group)`` for every behaviour series, in file order."""
     if "processing" in handle:
-        for module in handle["processing"].values():
+        for module_name, module in handle["processing"].items():
             if not isinstance(module, h5py.Group):
                 continue
             for name, obj in module.items():
                 if _is_series(obj):
-                    yield name, obj
+                    yield module_name, obj
                 elif isinstance(obj, h5py.Group):
                     for child in obj.values():
                         if _is_series(child):
@@ -472,7 +472,12 @@ def _read_behavior(handle, wanted) -> xr.Dataset:
             name = f"{container}_{name}"
         if name in variables or (wanted is not None and name not in wanted):
             continue
-        var = _read_series(group, name)
+        try:
+            var = _read_series(group, name)
+        except (KeyError, OSError, ValueError) as exc:  # e.g. a broken external link
+            warnings.warn(f"{group.file.filename}: behaviour series {group.name} skipped: {exc}",
+                          UserWarning, stacklevel=3)
+            continue
         if var is not None:
             variables[name] = var
     return xr.Dataset(variables)

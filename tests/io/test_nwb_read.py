@@ -159,6 +159,22 @@ def test_stimuli_and_metadata(mock_file):
     assert meta["session_start_time"].startswith("19")  # mock_NWBFile's 1970 start
 
 
+def test_series_directly_in_modules(tmp_path):
+    """Allen-style series sit directly in a module: collisions take the module's name."""
+    from pynwb.testing.mock.base import mock_TimeSeries
+    from pynwb.testing.mock.ecephys import mock_Units
+    from pynwb.testing.mock.file import mock_NWBFile
+
+    nwbfile = mock_NWBFile()
+    mock_Units(num_units=2, nwbfile=nwbfile)
+    for module_name in ("running", "treadmill"):
+        module = nwbfile.create_processing_module(module_name, module_name)
+        module.add(mock_TimeSeries(name="speed", data=np.arange(4.0), rate=2.0))
+    s = read_nwb(_write(nwbfile, tmp_path / "modules.nwb"))
+    assert set(s.behavior.data_vars) == {"running_speed", "treadmill_speed"}
+    np.testing.assert_allclose(s.behavior["running_speed"]["running_speed_time"], [0, .5, 1, 1.5])
+
+
 def test_open_handle_and_file_like(mock_file):
     path, truth = mock_file
     with h5py.File(path, "r") as f:
