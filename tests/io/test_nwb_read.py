@@ -310,6 +310,21 @@ def test_units_in_a_processing_module(tmp_path):
     assert s.spikes.counts.tolist() == [1, 1, 1]
 
 
+def test_doubly_ragged_column(tmp_path):
+    """``waveforms``-style columns: an index of an index gives per-unit lists of arrays."""
+    path = _units_file(tmp_path, np.int64, [0.1, 0.2, 0.3], [1, 2, 3])
+    with h5py.File(path, "r+") as f:
+        units = f["units"]
+        units.create_dataset("waveforms", data=np.arange(12.0).reshape(6, 2))
+        units.create_dataset("waveforms_index", data=np.array([2, 3, 6], np.uint8))
+        units.create_dataset("waveforms_index_index", data=np.array([1, 1, 3], np.uint16))
+        units.attrs["colnames"] = list(units.attrs["colnames"]) + ["waveforms"]
+    w = read_nwb(path).units["waveforms"]
+    assert [len(x) for x in w] == [1, 0, 2]
+    np.testing.assert_array_equal(w.iloc[0][0], [[0, 1], [2, 3]])
+    np.testing.assert_array_equal(w.iloc[2][1], [[6, 7], [8, 9], [10, 11]])
+
+
 def test_parse_location():
     assert parse_location("brain_region: ALM; brain_subregion: N/A; hemisphere: left") == "ALM"
     assert parse_location("area: V1; depth: 300") == "V1"
