@@ -11,6 +11,9 @@ import importlib
 # name -> module; each simulator module lists its public names here.
 _NAMES = {
     "make_place_cell_session": "neurodecode.datasets.place_cells",
+    "make_icann_motifs": "neurodecode.datasets.motifs",
+    "make_recording_motifs": "neurodecode.datasets.motifs",
+    "MotifDataset": "neurodecode.datasets.motifs",
     "SimulatedSession": "neurodecode.datasets.place_cells",
 }
 

@@ -9,6 +9,15 @@ from __future__ import annotations
 import importlib
 
 _NAMES: dict[str, str] = {
+    "local_maxima": "neurodecode.metrics.events",
+    "match_events": "neurodecode.metrics.events",
+    "event_f1": "neurodecode.metrics.events",
+    "onset_auc": "neurodecode.metrics.events",
+    "event_average_precision": "neurodecode.metrics.events",
+    "kernel_correlation": "neurodecode.metrics.events",
+    "delay_accuracy": "neurodecode.metrics.events",
+    "throughput": "neurodecode.metrics.events",
+    "event_counts": "neurodecode.metrics.events",
     "decoding_errors": "neurodecode.metrics.decoding",
     "median_absolute_error": "neurodecode.metrics.decoding",
     "mean_absolute_error": "neurodecode.metrics.decoding",

@@ -1,0 +1,207 @@
+"""Detector maths: motif evidence as a temporal convolution of spikes with kernels.
+
+The detector of Perrinet (ICANN 2023) inverts the generative model: the
+log-odds that motif ``b`` starts at bin ``t`` is
+
+    z(b, t) = bias_b + Σ_{a, δ} A(a, t + δ) K(b, a, δ),
+
+a cross-correlation of the raster ``A`` with the kernel ``K`` along time
+(``torch.nn.functional.conv1d``), one output channel per motif. Onsets near the
+end of a raster see the zero-padded part of their window.
+
+Learned heterogeneous delays use a sparse parametrisation: each synapse
+(motif, neuron) has a few weights at continuous delay positions, spread onto
+the delay grid by a normalised Gaussian (the DCLS construction of
+Khalfaoui-Hassani et al., ICLR 2023/2024, re-derived here in plain torch),
+whose width is annealed during training so the positions can move first and
+become sharp delays at the end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["motif_logits", "gaussian_delay_kernel", "kernel_delays", "init_positions_from_dense",
+           "MotifConv", "SpikeIndex"]
+
+
+def motif_logits(spikes: torch.Tensor, kernels: torch.Tensor,
+                 bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Log-odds of a motif onset at every bin.
+
+    Parameters
+    ----------
+    spikes : Tensor, shape (n_trials, n_units, n_time)
+    kernels : Tensor, shape (n_motifs, n_units, n_delays)
+    bias : Tensor, shape (n_motifs,), optional
+
+    Returns
+    -------
+    Tensor, shape (n_trials, n_motifs, n_time)
+
+    Examples
+    --------
+    >>> A = torch.zeros(1, 2, 6); A[0, 0, 1] = 1; A[0, 1, 3] = 1
+    >>> K = torch.zeros(1, 2, 3); K[0, 0, 0] = 1; K[0, 1, 2] = 1
+    >>> motif_logits(A, K)[0, 0].tolist()
+    [0.0, 2.0, 0.0, 1.0, 0.0, 0.0]
+    """
+    n_delays = kernels.shape[-1]
+    return F.conv1d(F.pad(spikes, (0, n_delays - 1)), kernels, bias)
+
+
+def gaussian_delay_kernel(weights: torch.Tensor, positions: torch.Tensor, sigma: float,
+                          n_delays: int) -> torch.Tensor:
+    """Dense kernel from sparse synapses at continuous delays (Gaussian interpolation).
+
+    ``K(b, a, δ) = Σ_p w(b, a, p) g(δ - d(b, a, p)) / Σ_δ' g(δ' - d(b, a, p))``
+    with ``g`` a Gaussian of width ``sigma`` bins; positions are clamped to
+    ``[0, n_delays - 1]``.
+
+    Parameters
+    ----------
+    weights, positions : Tensor, shape (n_motifs, n_units, n_positions)
+    sigma : float
+        Width in bins (> 0).
+    n_delays : int
+
+    Returns
+    -------
+    Tensor, shape (n_motifs, n_units, n_delays)
+    """
+    grid = torch.arange(n_delays, dtype=weights.dtype, device=weights.device)
+    pos = positions.clamp(0, n_delays - 1).unsqueeze(-1)
+    g = torch.exp(-0.5 * ((grid - pos) / sigma) ** 2)
+    g = g / g.sum(-1, keepdim=True)
+    return (weights.unsqueeze(-1) * g).sum(-2)
+
+
+def kernel_delays(kernels) -> np.ndarray:
+    """Delay (bin) of each synapse's largest weight, shape (n_motifs, n_units)."""
+    k = kernels.detach().cpu().numpy() if isinstance(kernels, torch.Tensor) else np.asarray(kernels)
+    return k.argmax(axis=-1).astype(np.float64)
+
+
+def init_positions_from_dense(kernels: torch.Tensor, n_positions: int):
+    """Weights and positions of the ``n_positions`` largest entries of each dense synapse.
+
+    Returns
+    -------
+    weights, positions : Tensor, shape (n_motifs, n_units, n_positions)
+    """
+    n_delays = kernels.shape[-1]
+    k = min(n_positions, n_delays)
+    values, idx = kernels.topk(k, dim=-1)
+    if k < n_positions:  # D smaller than the number of positions: extra ones start silent
+        pad = n_positions - k
+        values = torch.cat([values, values.new_zeros(*values.shape[:-1], pad)], -1)
+        idx = torch.cat([idx, idx[..., :1].expand(*idx.shape[:-1], pad)], -1)
+    return values.clone(), idx.to(kernels.dtype).clone()
+
+
+class MotifConv(torch.nn.Module):
+    """One layer of motif detectors: bias + temporal convolution with learnable kernels.
+
+    Parameters
+    ----------
+    n_motifs, n_units, n_delays : int
+    parametrization : {"dense", "sparse", "rate"}
+        ``dense``: a free weight per (motif, neuron, delay); ``sparse``: a few
+        weights at learnable continuous delays per synapse
+        (:func:`gaussian_delay_kernel`); ``rate``: one weight per (motif,
+        neuron), the same at every delay (a firing-rate detector, no timing).
+    n_positions : int
+        Delay positions per synapse for ``sparse``.
+    sigma : float
+        Initial Gaussian width for ``sparse`` (changed with :meth:`set_sigma`).
+    """
+
+    def __init__(self, n_motifs: int, n_units: int, n_delays: int,
+                 parametrization: str = "dense", n_positions: int = 1, sigma: float = 1.0):
+        super().__init__()
+        self.n_delays = int(n_delays)
+        self.parametrization = parametrization
+        self.bias = torch.nn.Parameter(torch.zeros(n_motifs))
+        if parametrization == "dense":
+            self.weight = torch.nn.Parameter(torch.zeros(n_motifs, n_units, n_delays))
+        elif parametrization == "rate":
+            self.weight = torch.nn.Parameter(torch.zeros(n_motifs, n_units, 1))
+        elif parametrization == "sparse":
+            self.weight = torch.nn.Parameter(torch.zeros(n_motifs, n_units, n_positions))
+            self.position = torch.nn.Parameter(
+                torch.linspace(0, n_delays - 1, n_positions).expand(n_motifs, n_units,
+                                                                    n_positions).clone())
+            self.register_buffer("sigma", torch.tensor(float(sigma)))
+        else:
+            raise ValueError(f"`parametrization` must be 'dense', 'sparse' or 'rate'; "
+                             f"got {parametrization!r}")
+
+    def set_sigma(self, sigma: float) -> None:
+        self.sigma.fill_(float(sigma))
+
+    def kernel(self) -> torch.Tensor:
+        """The dense (n_motifs, n_units, n_delays) kernel this layer applies."""
+        if self.parametrization == "dense":
+            return self.weight
+        if self.parametrization == "rate":
+            return self.weight.expand(-1, -1, self.n_delays)
+        return gaussian_delay_kernel(self.weight, self.position, float(self.sigma), self.n_delays)
+
+    def delays(self) -> np.ndarray:
+        """Delay (bin) of each synapse's strongest weight, shape (n_motifs, n_units)."""
+        if self.parametrization == "sparse":
+            best = self.weight.detach().argmax(-1, keepdim=True)
+            pos = self.position.detach().clamp(0, self.n_delays - 1).gather(-1, best)[..., 0]
+            return pos.cpu().numpy().astype(np.float64)
+        return kernel_delays(self.kernel())
+
+    def forward(self, spikes) -> torch.Tensor:
+        """Onset log-odds (n_trials, n_motifs, n_time) from a (n_trials, n_units, n_time)
+        tensor or a :class:`SpikeIndex`."""
+        if isinstance(spikes, SpikeIndex):
+            return spikes.logits(self.kernel(), self.bias)
+        return motif_logits(spikes, self.kernel(), self.bias)
+
+
+class SpikeIndex:
+    """The nonzero bins of a raster, expanded over delays, for spike-driven convolution.
+
+    For sparse rasters (a few % of bins hold a spike) the detector's
+    convolution is cheaper driven by spikes: a spike of neuron ``a`` at bin
+    ``s`` adds ``K(b, a, δ)`` to the onset log-odds at ``t = s - δ``. The cost
+    is O(n_spikes · n_delays · n_motifs) instead of O(n_bins · n_units ·
+    n_delays · n_motifs), with the same result as :func:`motif_logits`.
+
+    Parameters
+    ----------
+    spikes : ndarray, shape (n_trials, n_time, n_units)
+    n_delays : int
+    device : torch.device
+    """
+
+    def __init__(self, spikes: np.ndarray, n_delays: int, device="cpu"):
+        r, s, a = np.nonzero(spikes)
+        count = spikes[r, s, a].astype(np.float32)
+        n_trials, n_time, _ = spikes.shape
+        d = np.arange(n_delays)
+        t = s[:, None] - d[None, :]
+        ok = t >= 0
+        rows = np.broadcast_to(r[:, None], t.shape)[ok]
+        self.onset = torch.as_tensor(rows * n_time + t[ok], device=device)
+        self.unit = torch.as_tensor(np.broadcast_to(a[:, None], t.shape)[ok], device=device)
+        self.delay = torch.as_tensor(np.broadcast_to(d[None, :], t.shape)[ok], device=device)
+        self.count = torch.as_tensor(np.broadcast_to(count[:, None], t.shape)[ok],
+                                     device=device)
+        self.n_trials, self.n_time = n_trials, n_time
+
+    def logits(self, kernels: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Same as :func:`motif_logits`, shape (n_trials, n_motifs, n_time)."""
+        n_motifs = kernels.shape[0]
+        values = kernels[:, self.unit, self.delay] * self.count
+        out = kernels.new_zeros(n_motifs, self.n_trials * self.n_time)
+        out = out.index_add(1, self.onset, values)
+        if bias is not None:
+            out = out + bias[:, None]
+        return out.view(n_motifs, self.n_trials, self.n_time).transpose(0, 1)

@@ -1,0 +1,637 @@
+"""``SpikingMotifDetector``: find spiking motifs with a layer of heterogeneous-delay detectors."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from sklearn.base import BaseEstimator
+
+from neurodecode.data.tensor import validate_spike_tensor
+from neurodecode.errors import SpikeTensorError
+from neurodecode.metrics.events import event_f1, local_maxima, match_events
+
+__all__ = ["SpikingMotifDetector", "motif_spike_values", "motif_label_values"]
+
+_PARAMETRIZATIONS = ("dense", "sparse", "rate")
+
+
+def motif_spike_values(X, name: str = "X") -> tuple[np.ndarray, bool]:
+    """Spike counts as an int64 array (n_trials, n_time, n_units) and whether X had trials.
+
+    Raises :class:`SpikeTensorError` for anything that is not non-negative
+    integer spike counts (rates, negative values, NaN), or has no units.
+    """
+    if isinstance(X, xr.DataArray):
+        validate_spike_tensor(X, name=name)
+        values = X.values
+    else:
+        values = np.asarray(X)
+        if values.ndim not in (2, 3):
+            raise SpikeTensorError(f"`{name}` has shape {values.shape}; expected (n_time, n_units)"
+                                   " or (n_trials, n_time, n_units) spike counts.")
+        if values.dtype.kind not in "biuf":
+            raise SpikeTensorError(f"`{name}` has dtype {values.dtype}; expected spike counts.")
+    if values.shape[-1] == 0:
+        raise SpikeTensorError(f"`{name}` has no units (its 'unit' axis is empty).")
+    if values.size == 0:
+        raise SpikeTensorError(f"`{name}` is empty (shape {values.shape}).")
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)):
+            raise SpikeTensorError(f"`{name}` contains NaN or infinite values.")
+        fractional = values != np.round(values)
+        if np.any(fractional):
+            raise SpikeTensorError(
+                f"`{name}` holds non-integer values (e.g. {values[fractional][0]!r})"
+                "; the motif detector expects binned spike counts, not rates or smoothed traces.")
+    if values.dtype.kind in "if" and values.min() < 0:
+        raise SpikeTensorError(f"`{name}` contains negative values ({values.min()!r}); spike "
+                               "counts must be >= 0.")
+    has_trials = values.ndim == 3
+    values = values.astype(np.int64)
+    return (values if has_trials else values[None]), has_trials
+
+
+def motif_label_values(y, X, n_time: int, n_trials: int, name: str = "y") -> np.ndarray:
+    """Onset labels as float32 (n_trials, n_time, n_motifs), checked against ``X``."""
+    if isinstance(y, xr.DataArray):
+        expected = ("time", "motif") if n_trials == 1 and (
+            not isinstance(X, xr.DataArray) or "trial" not in X.dims) else ("trial", "time",
+                                                                             "motif")
+        if tuple(y.dims) != expected:
+            raise SpikeTensorError(f"`{name}` has dims {tuple(y.dims)}; expected {expected} "
+                                   "(the sample dims of X, then 'motif').")
+        if isinstance(X, xr.DataArray) and "time" in y.coords and "time" in X.coords:
+            if y.sizes["time"] != X.sizes["time"] or not np.allclose(
+                    y["time"].values, X["time"].values):
+                raise SpikeTensorError(f"`{name}`'s 'time' coordinate does not match X's: labels "
+                                       "must be on the same bins as the spikes.")
+        values = y.values
+    else:
+        values = np.asarray(y)
+    if values.ndim == 2:
+        values = values[None]
+    if values.ndim != 3 or values.shape[:2] != (n_trials, n_time):
+        raise SpikeTensorError(
+            f"`{name}` has shape {np.shape(y)}; expected (n_time={n_time}, n_motifs)"
+            + (f" with n_trials={n_trials} first" if n_trials > 1 else "")
+            + ": one label per bin of X.")
+    if values.shape[2] == 0:
+        raise SpikeTensorError(f"`{name}` has no motifs (its 'motif' axis is empty).")
+    if values.dtype.kind not in "biuf" or not np.all(np.isin(values, (0, 1))):
+        raise SpikeTensorError(f"`{name}` must be binary onset labels (0/1 per bin and motif).")
+    if not values.any():
+        raise SpikeTensorError(f"`{name}` contains no onset; supervised fitting needs at least "
+                               "one labelled occurrence (or call fit(X) for discovery).")
+    return values.astype(np.float32)
+
+
+class SpikingMotifDetector(BaseEstimator):
+    """Detect spiking motifs with a layer of neurons with learned heterogeneous delays.
+
+    The log-odds of an onset of motif ``b`` at bin ``t`` is ``bias_b + Σ_{a,δ}
+    A(a, t+δ) K(b, a, δ)`` (Perrinet, ICANN 2023). With labels, ``K`` is learned
+    by weighted binary cross-entropy; ``parametrization="sparse"`` then refits
+    it as a few weights at learned continuous delays per synapse (Gaussian
+    interpolation with an annealed width, initialised from the dense fit);
+    ``"rate"`` is the timing-blind baseline (one weight per neuron). Without
+    labels, motifs are discovered by convolutive non-negative factorisation and
+    turned into matched filters, whose threshold comes from dithered surrogates.
+
+    Parameters
+    ----------
+    n_motifs : int, optional
+        Number of motifs; required without labels, else taken from ``y``.
+    n_delays : int
+        Delay bins ``D`` of each kernel (the motif window).
+    parametrization : {"dense", "sparse", "rate"}
+    n_positions : int
+        Delay positions per synapse of the sparse parametrization.
+    max_iter : int
+        Adam steps of the dense (or rate) fit.
+    sparse_iter : int
+        Adam steps of the sparse refit.
+    lr : float
+        Adam learning rate.
+    l2, sparsity : float
+        L2 and L1 penalties on the kernel.
+    class_weight : {"balanced", None}
+        Weight onsets by negatives / positives per motif.
+    ignore_radius : int
+        Bins either side of a labelled onset left out of the loss.
+    sigma : (float, float)
+        Start and end Gaussian width (bins) of the sparse delays' annealing.
+    tolerance : int
+        Bins within which a detection matches an onset (event F1).
+    min_distance : int, optional
+        Minimum bins between two detections of one motif; default ``2 * tolerance``.
+    threshold : "auto" or float
+        Log-odds threshold; "auto" maximises event F1 on the training data
+        (supervised) or sets the ``1 - alpha`` quantile of surrogate scores
+        (discovery).
+    discovery_iter, discovery_sparsity, discovery_smooth : int, float, float
+        Iterations, onset L1 penalty and raster smoothing (bins) of discovery.
+    n_surrogates : int
+        Dithered surrogates used to set the discovery threshold.
+    dither : int
+        Maximum shift (bins) of the dithered surrogates.
+    alpha : float
+        Per-bin false-positive rate of the discovery threshold.
+    random_state : int, optional
+    device : {"auto", "cpu", "cuda"}
+    verbose : bool
+        tqdm progress bars.
+
+    Attributes
+    ----------
+    kernels_ : ndarray (n_motifs, n_units, n_delays)
+    bias_ : ndarray (n_motifs,)
+    threshold_ : ndarray (n_motifs,)
+    delays_ : ndarray (n_motifs, n_units)
+        Delay (bin) of each synapse's strongest weight.
+    positions_, synapse_weights_ : ndarray (n_motifs, n_units, n_positions)
+        Sparse parametrization only.
+    templates_ : ndarray (n_motifs, n_units, n_delays)
+        Discovery only: the factorisation's non-negative motif templates.
+    mode_ : {"supervised", "discovery", "fixed"}
+    fit_info_ : dict
+        Loss curves, time, whether training was interrupted.
+
+    Examples
+    --------
+    >>> from neurodecode.datasets.motifs import make_recording_motifs
+    >>> data = make_recording_motifs(n_units=16, n_motifs=1, motif_size=8, duration=20.0,
+    ...                              max_delay=0.010, motif_rate=2.0, random_state=0)
+    >>> det = SpikingMotifDetector(n_delays=11, max_iter=100, random_state=0)
+    >>> det.fit(data.spikes, data.labels).predict(data.spikes).dims
+    ('time', 'motif')
+    """
+
+    def __init__(self, n_motifs=None, n_delays: int = 31, parametrization: str = "dense",
+                 n_positions: int = 1, max_iter: int = 300, sparse_iter: int = 200,
+                 lr: float = 0.05, l2: float = 3e-3, sparsity: float = 0.0,
+                 class_weight="balanced", ignore_radius: int = 1, sigma=(1.0, 0.3),
+                 tolerance: int = 2, min_distance=None, threshold="auto",
+                 discovery_iter: int = 200, discovery_sparsity: float = 0.5,
+                 discovery_smooth: float = 1.0, n_surrogates: int = 5, dither: int = 10,
+                 alpha: float = 1e-4, random_state=None, device="auto", verbose: bool = False):
+        self.n_motifs = n_motifs
+        self.n_delays = n_delays
+        self.parametrization = parametrization
+        self.n_positions = n_positions
+        self.max_iter = max_iter
+        self.sparse_iter = sparse_iter
+        self.lr = lr
+        self.l2 = l2
+        self.sparsity = sparsity
+        self.class_weight = class_weight
+        self.ignore_radius = ignore_radius
+        self.sigma = sigma
+        self.tolerance = tolerance
+        self.min_distance = min_distance
+        self.threshold = threshold
+        self.discovery_iter = discovery_iter
+        self.discovery_sparsity = discovery_sparsity
+        self.discovery_smooth = discovery_smooth
+        self.n_surrogates = n_surrogates
+        self.dither = dither
+        self.alpha = alpha
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self):
+        if int(self.n_delays) < 1:
+            raise ValueError(f"`n_delays` must be >= 1 bin, got {self.n_delays!r}")
+        if self.parametrization not in _PARAMETRIZATIONS:
+            raise ValueError(f"`parametrization` must be one of {_PARAMETRIZATIONS}; got "
+                             f"{self.parametrization!r}")
+        if int(self.n_positions) < 1:
+            raise ValueError(f"`n_positions` must be >= 1, got {self.n_positions!r}")
+        if self.tolerance < 0:
+            raise ValueError(f"`tolerance` must be >= 0 bins, got {self.tolerance!r}")
+
+    def _min_distance(self):
+        return int(self.min_distance) if self.min_distance is not None else max(
+            2 * int(self.tolerance), 1)
+
+    def _check_window(self, n_time, name="X"):
+        if self.n_delays > n_time:
+            raise SpikeTensorError(
+                f"`n_delays`={self.n_delays} bins is longer than `{name}` ({n_time} time bins): "
+                "the motif window must fit in the recording.")
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None):
+        """Learn motif kernels from spikes ``X`` and onset labels ``y`` (or discover them).
+
+        Parameters
+        ----------
+        X : xr.DataArray ("time", "unit") or ("trial", "time", "unit"), or array
+            Spike counts (non-negative integers).
+        y : xr.DataArray (..., "time", "motif") or array, optional
+            1 at each motif onset bin. Without it, ``n_motifs`` motifs are discovered.
+
+        Returns
+        -------
+        self
+        """
+        import torch
+        from tqdm.auto import tqdm
+
+        from neurodecode.models.motifs.detection import (
+            MotifConv,
+            init_positions_from_dense,
+        )
+        from neurodecode.models.motifs.training import (
+            onset_prior_logit,
+            to_torch,
+            train_detector,
+        )
+        from neurodecode.utils.torch import resolve_device, seed_torch
+
+        self._check_params()
+        values, _ = motif_spike_values(X)
+        n_trials, n_time, n_units = values.shape
+        self._check_window(n_time)
+        rng = seed_torch(self.random_state)
+        device = resolve_device(self.device)
+        self._remember_input(X, n_units)
+        start = time.perf_counter()
+        info: dict = {}
+        if y is None:
+            self._discover(values, rng, device, info)
+        else:
+            labels = motif_label_values(y, X, n_time, n_trials)
+            n_motifs = labels.shape[2]
+            if self.n_motifs is not None and int(self.n_motifs) != n_motifs:
+                raise ValueError(f"`n_motifs`={self.n_motifs} but `y` has {n_motifs} motifs")
+            self.motifs_ = (y["motif"].values if isinstance(y, xr.DataArray) and "motif" in
+                            y.coords else np.arange(n_motifs))
+            inputs = self._inputs(values, device, self.n_delays)
+            Y = to_torch(labels, device)
+            first = "rate" if self.parametrization == "rate" else "dense"
+            layer = MotifConv(n_motifs, n_units, self.n_delays, first).to(device)
+            with torch.no_grad():
+                layer.bias.copy_(onset_prior_logit(Y))
+            common = dict(lr=self.lr, ignore_radius=self.ignore_radius,
+                          class_weight=self.class_weight)
+            with tqdm(total=self.max_iter, desc=f"{first} kernels", disable=not self.verbose,
+                      leave=False) as bar:
+                info["dense"] = train_detector(
+                    layer, inputs, Y, max_iter=self.max_iter, l2=self.l2,
+                    sparsity=self.sparsity, progress=lambda s, v: (bar.update(1),
+                                                                   bar.set_postfix(loss=v)),
+                    **common)
+            if self.parametrization == "sparse" and not info["dense"]["interrupted"]:
+                weights, positions = init_positions_from_dense(layer.weight.detach(),
+                                                               self.n_positions)
+                sparse = MotifConv(n_motifs, n_units, self.n_delays, "sparse", self.n_positions,
+                                   self.sigma[0]).to(device)
+                with torch.no_grad():
+                    sparse.weight.copy_(weights)
+                    sparse.position.copy_(positions)
+                    sparse.bias.copy_(layer.bias)
+                with tqdm(total=self.sparse_iter, desc="sparse delays",
+                          disable=not self.verbose, leave=False) as bar:
+                    info["sparse"] = train_detector(
+                        sparse, inputs, Y, max_iter=self.sparse_iter, sparsity=self.sparsity,
+                        sigma_schedule=tuple(self.sigma),
+                        progress=lambda s, v: (bar.update(1), bar.set_postfix(loss=v)), **common)
+                layer = sparse
+                self.positions_ = layer.position.detach().clamp(0, self.n_delays - 1).cpu() \
+                    .numpy().astype(np.float64)
+                self.synapse_weights_ = layer.weight.detach().cpu().numpy().astype(np.float64)
+            with torch.no_grad():
+                self.kernels_ = layer.kernel().detach().cpu().numpy().astype(np.float64)
+                self.bias_ = layer.bias.detach().cpu().numpy().astype(np.float64)
+            self.delays_ = layer.delays()
+            self.mode_ = "supervised"
+            if isinstance(self.threshold, str):
+                if self.threshold != "auto":
+                    raise ValueError(f"`threshold` must be 'auto' or a number, got "
+                                     f"{self.threshold!r}")
+                self.calibrate_threshold(values, labels)
+            else:
+                self.threshold_ = np.full(n_motifs, float(self.threshold))
+        info["seconds"] = time.perf_counter() - start
+        info["interrupted"] = any(v.get("interrupted", False) for v in info.values()
+                                  if isinstance(v, dict))
+        self.fit_info_ = info
+        return self
+
+    def _remember_input(self, X, n_units):
+        self.n_units_ = n_units
+        if isinstance(X, xr.DataArray):
+            self.units_ = np.asarray(X["unit"].values)
+            self.bin_size_ = float(X.attrs.get("bin_size", np.nan))
+        else:
+            self.units_ = np.arange(n_units)
+            self.bin_size_ = np.nan
+
+    @staticmethod
+    def _inputs(values, device, n_delays):
+        """Spike-driven index for sparse rasters (cheaper), a dense tensor otherwise."""
+        from neurodecode.models.motifs.detection import SpikeIndex
+        from neurodecode.models.motifs.training import to_torch
+
+        if np.count_nonzero(values) < 0.1 * values.size:
+            return SpikeIndex(values, n_delays, device)
+        return to_torch(values.astype(np.float32), device)
+
+    def _discover(self, values, rng, device, info):
+        import torch
+        from tqdm.auto import tqdm
+
+        from neurodecode.models.motifs.training import to_torch
+        from neurodecode.models.motifs.unsupervised import conv_nmf, templates_to_kernels
+
+        if self.n_motifs is None or int(self.n_motifs) < 1:
+            raise ValueError("discovery (fit without `y`) needs `n_motifs` >= 1")
+        n_motifs = int(self.n_motifs)
+        self.motifs_ = np.arange(n_motifs)
+        gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+        with tqdm(total=self.discovery_iter, desc="discovery", disable=not self.verbose,
+                  leave=False) as bar:
+            last = [0]
+
+            def progress(step, loss):
+                bar.update(step + 1 - last[0])
+                last[0] = step + 1
+                bar.set_postfix(loss=loss)
+
+            result = conv_nmf(to_torch(values.astype(np.float32), device), n_motifs,
+                              self.n_delays, max_iter=self.discovery_iter,
+                              sparsity=self.discovery_sparsity, smooth=self.discovery_smooth,
+                              generator=gen, progress=progress)
+        kernels, bias = templates_to_kernels(result["W"], result["H"], result["baseline"])
+        self.templates_ = result["W"].cpu().numpy().astype(np.float64)
+        self.kernels_ = kernels.cpu().numpy().astype(np.float64)
+        self.bias_ = bias.cpu().numpy().astype(np.float64)
+        self.delays_ = self.templates_.argmax(axis=-1).astype(np.float64)
+        self.mode_ = "discovery"
+        info["discovery"] = {"loss": result["loss"]}
+        if isinstance(self.threshold, str):
+            null = self._surrogate_scores(values, self.n_surrogates, "dither", rng)
+            flat = null.transpose(3, 0, 1, 2).reshape(n_motifs, -1)
+            self.threshold_ = np.quantile(flat, 1 - self.alpha, axis=1)
+        else:
+            self.threshold_ = np.full(n_motifs, float(self.threshold))
+
+    @classmethod
+    def from_kernels(cls, kernels, bias=None, threshold=0.0, **params):
+        """A fitted detector with given kernels: the matched-filter oracle, or replay templates.
+
+        Parameters
+        ----------
+        kernels : array (n_motifs, n_units, n_delays)
+        bias : array (n_motifs,), optional
+        threshold : float or array (n_motifs,)
+            Log-odds threshold (use :meth:`calibrate_threshold` to set it from data).
+        **params
+            Other constructor parameters (``tolerance``, ``min_distance``...).
+        """
+        k = np.asarray(kernels, dtype=np.float64)
+        if k.ndim != 3:
+            raise ValueError(f"`kernels` must be (n_motifs, n_units, n_delays), got {k.shape}")
+        det = cls(n_motifs=k.shape[0], n_delays=k.shape[2], **params)
+        det.kernels_ = k
+        det.bias_ = np.zeros(k.shape[0]) if bias is None else np.asarray(bias, np.float64)
+        det.threshold_ = np.broadcast_to(np.asarray(threshold, np.float64), (k.shape[0],)).copy()
+        det.delays_ = k.argmax(axis=-1).astype(np.float64)
+        det.n_units_ = k.shape[1]
+        det.units_ = np.arange(k.shape[1])
+        det.bin_size_ = np.nan
+        det.motifs_ = np.arange(k.shape[0])
+        det.mode_ = "fixed"
+        det.fit_info_ = {}
+        return det
+
+    # ------------------------------------------------------------------ inference
+    def _check_fitted(self):
+        if not hasattr(self, "kernels_"):
+            raise RuntimeError("this SpikingMotifDetector is not fitted yet; call fit() first")
+
+    def _logits(self, values):
+        import torch
+
+        from neurodecode.models.motifs.detection import SpikeIndex, motif_logits
+        from neurodecode.utils.torch import resolve_device
+
+        device = resolve_device(self.device)
+        kernels = torch.as_tensor(self.kernels_, dtype=torch.float32, device=device)
+        bias = torch.as_tensor(self.bias_, dtype=torch.float32, device=device)
+        inputs = self._inputs(values, device, kernels.shape[-1])
+        with torch.no_grad():
+            if isinstance(inputs, SpikeIndex):
+                out = inputs.logits(kernels, bias)
+            else:
+                out = motif_logits(inputs, kernels, bias)
+        return out.cpu().numpy().transpose(0, 2, 1).astype(np.float64)  # (R, T, M)
+
+    def _prepare(self, X, name="X"):
+        self._check_fitted()
+        values, has_trials = motif_spike_values(X, name)
+        if values.shape[2] != self.n_units_:
+            raise SpikeTensorError(f"`{name}` has {values.shape[2]} units; the detector was "
+                                   f"fitted on {self.n_units_}.")
+        if isinstance(X, xr.DataArray) and self.mode_ != "fixed" and not np.array_equal(
+                np.asarray(X["unit"].values), self.units_):
+            raise SpikeTensorError(f"`{name}`'s unit ids differ from those seen in fit (same "
+                                   "units, same order expected).")
+        self._check_window(values.shape[1], name)
+        return values, has_trials
+
+    def _wrap(self, X, out, has_trials, name):
+        if not isinstance(X, xr.DataArray):
+            return out if has_trials else out[0]
+        v = out if has_trials else out[0]
+        coords = {d: X.coords[d] for d in X.dims if d != "unit" and d in X.coords}
+        return xr.DataArray(v, dims=(*[d for d in X.dims if d != "unit"], "motif"),
+                            coords={**coords, "motif": self.motifs_}, name=name,
+                            attrs={k: v for k, v in X.attrs.items()
+                                   if k in ("bin_size", "session_id", "source")})
+
+    def decision_function(self, X):
+        """Onset log-odds of every motif at every bin, dims ``(..., "time", "motif")``."""
+        values, has_trials = self._prepare(X)
+        return self._wrap(X, self._logits(values), has_trials, "motif_log_odds")
+
+    def predict_proba(self, X):
+        """Onset probability σ(log-odds), dims ``(..., "time", "motif")``."""
+        values, has_trials = self._prepare(X)
+        return self._wrap(X, 1 / (1 + np.exp(-self._logits(values))), has_trials,
+                          "motif_probability")
+
+    def _detect(self, logits):
+        return local_maxima(logits, -np.inf, self._min_distance()) & (logits >= self.threshold_)
+
+    def predict(self, X):
+        """Detected onsets (1 at each), dims ``(..., "time", "motif")``, uint8."""
+        values, has_trials = self._prepare(X)
+        return self._wrap(X, self._detect(self._logits(values)).astype(np.uint8), has_trials,
+                          "motif_onsets")
+
+    def predict_events(self, X, n_surrogates: int = 0, surrogate: str = "dither",
+                       max_statistic: bool = False, random_state=None) -> pd.DataFrame:
+        """Table of detections with onset times and optional surrogate p-values.
+
+        Parameters
+        ----------
+        X : spike tensor or array
+        n_surrogates : int
+            Surrogate rasters for p-values (0: none).
+        surrogate : {"dither", "trial_shuffle"}
+            Dither every spike by up to ``dither`` bins, or shuffle trials per unit.
+        max_statistic : bool
+            Family-wise p-values (max over the recording) instead of per-bin ones.
+        random_state : int, optional
+
+        Returns
+        -------
+        DataFrame
+            ``trial``, ``motif``, ``onset_bin``, ``time`` (s; from X's coords, else
+            NaN), ``score`` (log-odds) and ``p_value`` when surrogates are used.
+        """
+        from neurodecode.models.motifs.surrogates import surrogate_p_values
+
+        values, has_trials = self._prepare(X)
+        logits = self._logits(values)
+        r, t, m = np.nonzero(self._detect(logits))
+        if isinstance(X, xr.DataArray):
+            times = np.asarray(X["time"].values, dtype=np.float64)[t]
+        else:
+            times = (t + 0.5) * self.bin_size_
+        table = pd.DataFrame({"trial": r, "motif": np.asarray(self.motifs_)[m], "onset_bin": t,
+                              "time": times, "score": logits[r, t, m]})
+        if n_surrogates:
+            rng = np.random.default_rng(random_state)
+            null = self._surrogate_scores(values, n_surrogates, surrogate, rng)
+            table["p_value"] = surrogate_p_values(table["score"].to_numpy(), m, null,
+                                                  max_statistic=max_statistic)
+        return table
+
+    def _surrogate_scores(self, values, n_surrogates, surrogate, rng):
+        from neurodecode.models.motifs.surrogates import dither_spikes, shuffle_trials
+
+        if surrogate not in ("dither", "trial_shuffle"):
+            raise ValueError(f"`surrogate` must be 'dither' or 'trial_shuffle', got {surrogate!r}")
+        out = []
+        for _ in range(int(n_surrogates)):
+            sur = (dither_spikes(values, int(self.dither), rng) if surrogate == "dither"
+                   else shuffle_trials(values, rng))
+            out.append(self._logits(sur))
+        return np.stack(out)
+
+    def score(self, X, y) -> float:
+        """Event F1 of :meth:`predict` against onset labels ``y`` within ``tolerance`` bins."""
+        values, has_trials = self._prepare(X)
+        labels = motif_label_values(y, X, values.shape[1], values.shape[0])
+        pred = self._detect(self._logits(values))
+        return event_f1(labels, pred, self.tolerance)
+
+    def calibrate_threshold(self, X, y, n_candidates: int = 200):
+        """Set ``threshold_`` per motif to maximise event F1 on ``(X, y)``; returns self.
+
+        Used on the training data by ``fit(threshold="auto")``; call it on a
+        calibration set for a pruned or oracle detector.
+        """
+        if isinstance(X, np.ndarray) and X.ndim == 3 and X.dtype == np.int64:
+            values = X
+        else:
+            values, _ = self._prepare(X)
+        labels = y if (isinstance(y, np.ndarray) and y.ndim == 3 and y.dtype == np.float32) \
+            else motif_label_values(y, X, values.shape[1], values.shape[0])
+        logits = self._logits(values)
+        peaks = local_maxima(logits, -np.inf, self._min_distance())
+        thresholds = np.zeros(logits.shape[2])
+        for m in range(logits.shape[2]):
+            vals = logits[..., m][peaks[..., m]]
+            n_true = int(labels[..., m].sum())
+            top = np.sort(vals)[::-1][:max(4 * n_true, 10)]
+            cands = np.unique(np.quantile(top, np.linspace(0, 1, n_candidates)))
+            best = (-1.0, cands[-1] if len(cands) else 0.0)
+            for th in cands:
+                tp = n_pred = 0
+                for r in range(logits.shape[0]):
+                    p = np.flatnonzero(peaks[r, :, m] & (logits[r, :, m] >= th))
+                    tr = np.flatnonzero(labels[r, :, m])
+                    tp += len(match_events(tr, p, self.tolerance)[0])
+                    n_pred += len(p)
+                f1 = 2 * tp / max(n_true + n_pred, 1)
+                if f1 > best[0]:
+                    best = (f1, th)
+            thresholds[m] = best[1]
+        self.threshold_ = thresholds
+        return self
+
+    # ------------------------------------------------------------------ pruning
+    def n_synapses(self) -> int:
+        """Non-zero weights: (motif, neuron, delay) entries, or sparse delay positions."""
+        self._check_fitted()
+        if hasattr(self, "synapse_weights_"):
+            return int(np.count_nonzero(self.synapse_weights_))
+        return int(np.count_nonzero(self.kernels_))
+
+    def prune(self, n_keep: int):
+        """Copy keeping the ``n_keep`` largest-magnitude synapses (others set to 0).
+
+        For the sparse parametrization a synapse is one (motif, neuron,
+        position) weight; otherwise one (motif, neuron, delay) kernel entry.
+        """
+        import copy
+
+        self._check_fitted()
+        det = copy.deepcopy(self)
+        if hasattr(det, "synapse_weights_"):
+            import torch
+
+            from neurodecode.models.motifs.detection import gaussian_delay_kernel
+
+            w = det.synapse_weights_.copy()
+            w.ravel()[np.argsort(-np.abs(w).ravel(), kind="stable")[int(n_keep):]] = 0.0
+            det.synapse_weights_ = w
+            det.kernels_ = gaussian_delay_kernel(
+                torch.as_tensor(w), torch.as_tensor(det.positions_), float(self.sigma[1]),
+                self.kernels_.shape[-1]).numpy()
+        else:
+            k = det.kernels_.copy()
+            k.ravel()[np.argsort(-np.abs(k).ravel(), kind="stable")[int(n_keep):]] = 0.0
+            det.kernels_ = k
+        return det
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path):
+        """Write the fitted detector to one zip file (no pickle)."""
+        from neurodecode.utils.persistence import save_state
+
+        self._check_fitted()
+        arrays = {name: getattr(self, name) for name in
+                  ("kernels_", "bias_", "threshold_", "delays_", "units_", "motifs_",
+                   "positions_", "synapse_weights_", "templates_") if hasattr(self, name)}
+        extra = {"mode_": self.mode_, "n_units_": self.n_units_, "bin_size_": self.bin_size_,
+                 "fit_seconds": self.fit_info_.get("seconds")}
+        return save_state(path, kind=type(self).__name__, params=self.get_params(),
+                          arrays=arrays, extra=extra)
+
+    @classmethod
+    def load(cls, path):
+        """Read a detector written by :meth:`save`."""
+        from neurodecode.utils.persistence import load_state
+
+        state = load_state(path, kind=cls.__name__)
+        params = dict(state["params"])
+        if isinstance(params.get("sigma"), list):
+            params["sigma"] = tuple(params["sigma"])
+        det = cls(**params)
+        for name, value in state["arrays"].items():
+            setattr(det, name, value)
+        det.mode_ = state["extra"]["mode_"]
+        det.n_units_ = int(state["extra"]["n_units_"])
+        det.bin_size_ = float(state["extra"]["bin_size_"]) if state["extra"][
+            "bin_size_"] is not None else np.nan
+        det.fit_info_ = {"seconds": state["extra"].get("fit_seconds")}
+        return det

@@ -1,0 +1,137 @@
+"""Supervised training of motif detectors: weighted binary cross-entropy on onset labels.
+
+Class imbalance (a few onsets among many bins) is handled by weighting the
+positive bins by ``n_negative / n_positive`` per motif. Bins within
+``ignore_radius`` of a true onset (but not the onset itself) are left out of
+the loss: with jittered spikes they are nearly the same window as the onset
+and labelling them negative would fight the positive.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from neurodecode.models.motifs.detection import MotifConv
+
+__all__ = ["loss_weights", "weighted_bce", "train_detector"]
+
+
+def loss_weights(labels: torch.Tensor, ignore_radius: int = 1,
+                 class_weight: str | None = "balanced"):
+    """Per-bin mask and per-motif positive weight.
+
+    Parameters
+    ----------
+    labels : Tensor, shape (n_trials, n_motifs, n_time), 0/1
+    ignore_radius : int
+        Bins either side of an onset left out of the loss.
+    class_weight : {"balanced", None}
+
+    Returns
+    -------
+    mask : Tensor, same shape as labels (1 = counted)
+    pos_weight : Tensor, shape (n_motifs,)
+    """
+    if ignore_radius > 0:
+        near = F.max_pool1d(labels, 2 * ignore_radius + 1, stride=1, padding=ignore_radius)
+        mask = 1.0 - near + labels
+    else:
+        mask = torch.ones_like(labels)
+    n_pos = (labels * mask).sum(dim=(0, 2))
+    n_neg = ((1 - labels) * mask).sum(dim=(0, 2))
+    if class_weight == "balanced":
+        pos_weight = torch.where(n_pos > 0, n_neg / n_pos.clamp(min=1), torch.ones_like(n_pos))
+    elif class_weight is None:
+        pos_weight = torch.ones_like(n_pos)
+    else:
+        raise ValueError(f"`class_weight` must be 'balanced' or None, got {class_weight!r}")
+    return mask, pos_weight
+
+
+def weighted_bce(logits, labels, mask, pos_weight):
+    """Mean over counted bins of the positive-weighted binary cross-entropy."""
+    pw = pos_weight.view(1, -1, 1)
+    per_bin = pw * labels * F.softplus(-logits) + (1 - labels) * F.softplus(logits)
+    return (per_bin * mask).sum() / mask.sum().clamp(min=1)
+
+
+def train_detector(module: MotifConv, spikes: torch.Tensor, labels: torch.Tensor, *,
+                   max_iter: int = 300, lr: float = 0.05, sparsity: float = 0.0,
+                   l2: float = 0.0, ignore_radius: int = 1, class_weight="balanced",
+                   sigma_schedule: tuple[float, float] | None = None, progress=None) -> dict:
+    """Fit ``module`` by full-batch Adam on weighted BCE; keep the best state.
+
+    Parameters
+    ----------
+    module : MotifConv
+    spikes : Tensor (n_trials, n_units, n_time)
+    labels : Tensor (n_trials, n_motifs, n_time)
+    max_iter : int
+        Adam steps.
+    lr : float
+    sparsity : float
+        L1 penalty on the kernel (sum of |K| per motif, times ``sparsity``).
+    l2 : float
+        L2 penalty on the kernel.
+    sigma_schedule : (start, end), optional
+        Geometric annealing of the Gaussian width of a ``sparse`` layer; the
+        best state is taken from the last quarter so it is sharp.
+    progress : callable(step, loss), optional
+        Called every step; raising ``KeyboardInterrupt`` stops and keeps the best.
+
+    Returns
+    -------
+    dict
+        ``loss`` history (list of float), ``best_loss``, ``interrupted``.
+    """
+    mask, pos_weight = loss_weights(labels, ignore_radius, class_weight)
+    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    history: list[float] = []
+    best_loss, best_state = math.inf, None
+    first_eligible = int(0.75 * max_iter) if sigma_schedule else 0
+    interrupted = False
+    n_motifs = labels.shape[1]
+    try:
+        for step in range(max_iter):
+            if sigma_schedule is not None:
+                frac = step / max(max_iter - 1, 1)
+                module.set_sigma(sigma_schedule[0] * (sigma_schedule[1] / sigma_schedule[0])
+                                 ** frac)
+            opt.zero_grad()
+            kernel = module.kernel()
+            loss = weighted_bce(module(spikes), labels, mask, pos_weight)
+            total = loss
+            if sparsity:
+                total = total + sparsity * kernel.abs().sum() / n_motifs
+            if l2:
+                total = total + l2 * (kernel ** 2).sum() / n_motifs
+            total.backward()
+            opt.step()
+            value = float(total.detach())
+            history.append(value)
+            if step >= first_eligible and value < best_loss:
+                best_loss = value
+                best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            if progress is not None:
+                progress(step, value)
+    except KeyboardInterrupt:
+        interrupted = True
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    return {"loss": history, "best_loss": best_loss, "interrupted": interrupted}
+
+
+def onset_prior_logit(labels: torch.Tensor) -> torch.Tensor:
+    """Logit of each motif's onset rate, a starting bias."""
+    rate = labels.mean(dim=(0, 2)).clamp(1e-6, 1 - 1e-6)
+    return torch.log(rate) - torch.log1p(-rate)
+
+
+def to_torch(values: np.ndarray, device) -> torch.Tensor:
+    """(R, T, C) numpy → (R, C, T) float32 tensor on ``device``."""
+    return torch.as_tensor(np.ascontiguousarray(np.moveaxis(values, -1, 1)),
+                           dtype=torch.float32, device=device)
