@@ -262,6 +262,14 @@ def _storable(values: np.ndarray) -> np.ndarray:
     return values.astype(str) if values.dtype == object else values
 
 
+def _finite_targets(values: np.ndarray, target: np.ndarray):
+    """Leave out samples whose target is NaN (e.g. lost tracking); fail if none is left."""
+    ok = np.isfinite(target) if target.ndim == 1 else np.isfinite(target).all(axis=1)
+    if not ok.any():
+        raise ValueError("`y` has no finite value: nothing to fit.")
+    return values[ok], target[ok]
+
+
 def _standardize_fit(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = values.mean(axis=0)
     scale = values.std(axis=0)
@@ -512,8 +520,7 @@ class KNNDecoder(_SpikeDecoderMixin, BaseEstimator):
         values, _ = self._rows(X, fitting=True)
         target = self._target(y, X, values.shape[0], numeric=self.task == "regression")
         if self.task == "regression":
-            ok = np.isfinite(target) if target.ndim == 1 else np.isfinite(target).all(axis=1)
-            values, target = values[ok], target[ok]
+            values, target = _finite_targets(values, target)
         self.mean_, self.scale_ = _standardize_fit(values) if self.standardize else (
             np.zeros(values.shape[1]), np.ones(values.shape[1]))
         self.train_X_ = (values - self.mean_) / self.scale_
@@ -593,8 +600,7 @@ class RidgeDecoder(_SpikeDecoderMixin, BaseEstimator):
         values, _ = self._rows(X, fitting=True)
         target = self._target(y, X, values.shape[0], numeric=self.task == "regression")
         if self.task == "regression":
-            ok = np.isfinite(target) if target.ndim == 1 else np.isfinite(target).all(axis=1)
-            values, target = values[ok], target[ok]
+            values, target = _finite_targets(values, target)
         self.mean_, self.scale_ = _standardize_fit(values) if self.standardize else (
             np.zeros(values.shape[1]), np.ones(values.shape[1]))
         z = (values - self.mean_) / self.scale_

@@ -242,3 +242,9 @@ def test_recovery_with_gamma_spiking_and_directional_fields():
                                     cv=ContiguousKFold(5, gap=5))
     err = fold_scores(median_absolute_error, X["position"].values, pred.values, folds)
     assert np.all(err < 5.0), err
+
+
+@pytest.mark.parametrize("est", [PoissonBayesDecoder(), KNNDecoder(), RidgeDecoder()])
+def test_all_nan_target_is_a_clear_error(est):
+    with pytest.raises(ValueError, match="no finite value"):
+        est.fit(np.ones((5, 2)), np.full(5, np.nan))
