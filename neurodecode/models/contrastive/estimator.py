@@ -205,7 +205,7 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             values = np.ascontiguousarray(X.values, dtype=np.float32)
             time = X
         else:
-            values = _check_2d(X, name)
+            values = _check_2d(X, name, 2 if fitting else 1)
             time = None
         if not fitting:
             expected = self.n_units_[0 if session is None else session]
@@ -234,7 +234,8 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 raise ValueError(f"`{name}` contains NaN or infinite values.")
             return y
         if y.dtype.kind not in "uifb":
-            raise ValueError(f"`{name}` must hold numbers (continuous labels); got dtype "
+            raise ValueError(f"Unknown label type: `{name}` must hold numbers (continuous "
+                             f"labels); got dtype "
                              f"{y.dtype}. Pass class labels as `y_discrete`.")
         y = y.astype(np.float64)
         if y.ndim > 2:
@@ -246,10 +247,10 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return y[:, None] if y.ndim == 1 else y
 
     def _recordings(self, X, y, y_discrete, fitting: bool):
-        multi = isinstance(X, (list, tuple))
-        Xs = list(X) if multi else [X]
-        if multi and not Xs:
+        if isinstance(X, (list, tuple)) and not X:
             raise ValueError("`X` is an empty list; pass one recording per session.")
+        multi = _is_multi(X)
+        Xs = list(X) if multi else [X]
         ys = self._per_session(y, "y", len(Xs), multi)
         yds = self._per_session(y_discrete, "y_discrete", len(Xs), multi)
         out = []
@@ -492,7 +493,7 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         from neurodecode.models.contrastive.training import embed_sequence
 
         check_is_fitted(self, "encoder_")
-        multi = isinstance(X, (list, tuple))
+        multi = _is_multi(X)
         Xs = list(X) if multi else [X]
         sessions = list(range(len(Xs))) if (multi and session is None) else \
             [0 if session is None else session] * len(Xs)
@@ -611,7 +612,7 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         import torch
 
         check_is_fitted(self, "encoder_")
-        if isinstance(X, (list, tuple)):
+        if _is_multi(X):
             raise ValueError("`adapt` takes one recording at a time.")
         values, _ = self._values(X, "X", True, None) if isinstance(X, xr.DataArray) else (
             _check_2d(X), None)
@@ -749,8 +750,14 @@ class _SessionView:
         return self.encoder.parameters()
 
 
-def _check_2d(X, name: str = "X"):
+def _is_multi(X) -> bool:
+    """A list of recordings (DataArrays / 2-D arrays), not one nested-list array."""
+    return isinstance(X, (list, tuple)) and len(X) > 0 and all(
+        isinstance(x, (xr.DataArray, np.ndarray)) and np.ndim(x) == 2 for x in X)
+
+
+def _check_2d(X, name: str = "X", min_samples: int = 2):
     from sklearn.utils import check_array
 
     return check_array(X, dtype=[np.float32, np.float64], input_name=name,
-                       ensure_min_samples=2).astype(np.float32, copy=False)
+                       ensure_min_samples=min_samples).astype(np.float32, copy=False)
