@@ -298,9 +298,8 @@ def _read_spike_arrays(group: h5py.Group, label: str):
 
 def _read_units_table(handle, group: h5py.Group, ids: np.ndarray) -> pd.DataFrame:
     _, columns = read_table(group, skip={"spike_times"}, ids=ids)
-    units = pd.DataFrame(
-        {name: values for name, values in columns.items() if len(values) == ids.size},
-        index=pd.Index(ids, name="unit_id"))
+    units = pd.DataFrame(_fitting_columns(columns, ids.size, group),
+                         index=pd.Index(ids, name="unit_id"))
     region_rows = None
     if "electrodes" in columns and neurodata_type(group["electrodes"]) == "DynamicTableRegion":
         region_rows = units["electrodes"].to_numpy()
@@ -420,9 +419,19 @@ def _read_intervals(handle) -> dict[str, pd.DataFrame]:
         if not isinstance(group, h5py.Group) or "start_time" not in group:
             continue
         ids, columns = read_table(group)
-        columns = {k: v for k, v in columns.items() if len(v) == len(ids)}
-        out[name] = pd.DataFrame(columns, index=pd.Index(ids, name="id"))
+        out[name] = pd.DataFrame(_fitting_columns(columns, len(ids), group),
+                                 index=pd.Index(ids, name="id"))
     return out
+
+
+def _fitting_columns(columns: dict, n_rows: int, group: h5py.Group) -> dict:
+    """Columns with one value per row; others are dropped with a warning naming them."""
+    bad = {k: len(v) for k, v in columns.items() if len(v) != n_rows}
+    if bad:
+        warnings.warn(f"{group.file.filename}: table {group.name} has {n_rows} rows but "
+                      f"column(s) {bad} have other lengths; they were not read.",
+                      UserWarning, stacklevel=4)
+    return {k: v for k, v in columns.items() if k not in bad}
 
 
 # ------------------------------------------------------------------ behaviour

@@ -254,7 +254,8 @@ def test_empty_units_table_warns(tmp_path):
     with h5py.File(path, "r+") as f:
         del f["units/id"]
         f["units"].create_dataset("id", data=np.zeros(0, np.int64))
-    with pytest.warns(SpikeTimesWarning, match=r"units\.nwb.*empty \(0 units\)"):
+    with pytest.warns(SpikeTimesWarning, match=r"units\.nwb.*empty \(0 units\)"), \
+            pytest.warns(UserWarning, match="'unit_name': 3"):  # the mock's 3-row column
         s = read_nwb(path)
     assert s.n_units == 0
 
@@ -323,6 +324,16 @@ def test_doubly_ragged_column(tmp_path):
     assert [len(x) for x in w] == [1, 0, 2]
     np.testing.assert_array_equal(w.iloc[0][0], [[0, 1], [2, 3]])
     np.testing.assert_array_equal(w.iloc[2][1], [[6, 7], [8, 9], [10, 11]])
+
+
+def test_column_of_wrong_length_is_named(tmp_path):
+    path = _units_file(tmp_path, np.int64, [0.1, 0.2, 0.3], [1, 2, 3])
+    with h5py.File(path, "r+") as f:
+        f["units"].create_dataset("depth", data=np.arange(5.0))
+        f["units"].attrs["colnames"] = list(f["units"].attrs["colnames"]) + ["depth"]
+    with pytest.warns(UserWarning, match=r"units\.nwb: table /units has 3 rows.*'depth': 5"):
+        s = read_nwb(path)
+    assert "depth" not in s.units
 
 
 def test_parse_location():
