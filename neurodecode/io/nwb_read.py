@@ -180,9 +180,10 @@ def read_nwb(source, *, sort_spikes: str = "warn", load_behavior=True, load_stim
           series; when several series share a name, each becomes
           ``"<container>_<name>"`` (e.g. ``Position_position``).
           Dims ``"<name>_time"`` (timestamps, or starting_time + k / rate) and
-          ``"<name>_axis"`` for 2-D data (coords ``x, y, z`` for SpatialSeries with
-          2-3 columns, else 0..k-1). Data are multiplied by ``conversion`` and
-          shifted by ``offset``. attrs: ``units``, ``description``, ``neurodata_type``.
+          ``"<name>_axis"`` for 2-D data (coords ``x, y, z`` for SpatialSeries, or
+          extensions of it, with 2-3 columns, else 0..k-1). Data are multiplied by
+          ``conversion`` and shifted by ``offset``. attrs: ``units``, ``description``,
+          ``neurodata_type``.
         - ``stimuli``: ``stimulus/templates`` ImageSeries/OpticalSeries as
           ``("frame", "y", "x"[, "channel"])``; an ``Images`` container as one stack
           when its images share a shape, else one entry per image.
@@ -517,9 +518,9 @@ def _read_series(group, name: str) -> xr.DataArray | None:
     if data.ndim >= 2:
         dims.append(f"{name}_axis")
         k = data.shape[1]
-        kind = neurodata_type(group)
-        coords[dims[1]] = (["x", "y", "z"][:k] if kind == "SpatialSeries" and 2 <= k <= 3
-                           else np.arange(k))
+        # SpatialSeries and its extensions (e.g. Allen's EllipseSeries) carry reference_frame.
+        spatial = neurodata_type(group) == "SpatialSeries" or "reference_frame" in group
+        coords[dims[1]] = ["x", "y", "z"][:k] if spatial and 2 <= k <= 3 else np.arange(k)
         dims += [f"{name}_axis{j}" for j in range(2, data.ndim)]
     attrs = {"units": attr_str(data_set, "unit"), "description": attr_str(group, "description"),
              "neurodata_type": neurodata_type(group)}
