@@ -32,7 +32,7 @@ from neurodecode.io.nwb_h5 import (
     to_str,
 )
 
-__all__ = ["read_nwb", "parse_location", "open_nwb"]
+__all__ = ["read_nwb", "parse_location", "open_nwb", "read_units_column"]
 
 # Series types that hold neural or image data, not behaviour.
 _NOT_BEHAVIOR = {
@@ -623,7 +623,12 @@ def _iso(value) -> str:
 
 
 def read_units_column(source, column: str):
-    """One Units column read on its own (e.g. ``waveform_mean``), without the rest."""
+    """One Units column read on its own (e.g. ``waveform_mean``), without the rest.
+
+    Returns the values as :func:`read_nwb` puts them in ``session.units`` (before the
+    electrode-id mapping of ``electrodes``). Raises ``KeyError`` naming the file and
+    table when the column is missing.
+    """
     handle, label, owned = open_nwb(source)
     try:
         group = _find_units(handle, label)

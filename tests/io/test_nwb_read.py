@@ -11,6 +11,7 @@ import pytest
 
 from neurodecode.errors import NWBFormatError, SpikeTimesWarning
 from neurodecode.io import parse_location, read_nwb
+from neurodecode.io.nwb_read import read_units_column
 
 
 def _write(nwbfile, path):
@@ -321,6 +322,10 @@ def test_doubly_ragged_column(tmp_path):
         units.create_dataset("waveforms_index_index", data=np.array([1, 1, 3], np.uint16))
         units.attrs["colnames"] = list(units.attrs["colnames"]) + ["waveforms"]
     w = read_nwb(path).units["waveforms"]
+    alone = read_units_column(path, "waveforms")
+    np.testing.assert_array_equal(alone[2][1], w.iloc[2][1])
+    with pytest.raises(KeyError, match="units.nwb: /units has no column 'nope'"):
+        read_units_column(path, "nope")
     assert [len(x) for x in w] == [1, 0, 2]
     np.testing.assert_array_equal(w.iloc[0][0], [[0, 1], [2, 3]])
     np.testing.assert_array_equal(w.iloc[2][1], [[6, 7], [8, 9], [10, 11]])
