@@ -175,7 +175,12 @@ def _build_nwbfile(session, compression):
 
     meta = session.metadata
     start = meta.get("session_start_time") or datetime.now(timezone.utc).isoformat()
-    start = pd.Timestamp(start)
+    try:
+        start = pd.Timestamp(start)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"write_nwb: metadata['session_start_time'] = {start!r} is not a date; "
+                         "expected an ISO 8601 string such as '2021-05-04T09:30:00+02:00'."
+                         ) from exc
     if start.tzinfo is None:
         start = start.tz_localize("UTC")
     kwargs = {}

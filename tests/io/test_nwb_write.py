@@ -146,6 +146,13 @@ def test_units_without_area_and_compression(tmp_path):
     assert back.spikes.equals(s.spikes)
 
 
+def test_bad_start_time(tmp_path):
+    s = Session(SpikeTrains.from_list([[0.1]]), metadata={"session_start_time": "yesterday"})
+    with pytest.raises(ValueError, match="session_start_time.*'yesterday' is not a date"):
+        write_nwb(s, tmp_path / "t.nwb")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_bad_stimulus_dims(tmp_path):
     s = Session(SpikeTrains.from_list([[0.1]]),
                 stimuli={"odd": xr.DataArray(np.zeros((2, 3, 4)), dims=("y", "x", "frame"))})
