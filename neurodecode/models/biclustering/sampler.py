@@ -170,7 +170,7 @@ def record(state: ChainState, y: np.ndarray, cfg: SamplerConfig) -> dict:
         "states": state.states.astype(np.int32),
         "n_clusters": np.int64(state.x.shape[0]),
         "n_states": np.int64(len(np.unique(state.states))),
-        "log_likelihood": np.float64(nb_loglik(y, psi, state.r[:, None]).sum()),
+        "loglik": np.float64(nb_loglik(y, psi, state.r[:, None]).sum()),
         "log_mean_baseline": state.delta + np.log(state.r),
         "dispersion": state.r.copy(),
     }
@@ -182,11 +182,31 @@ def _smoothed(y, width):
     return np.stack([np.convolve(row, kernel, mode="same") for row in y])
 
 
-def init_state(y: np.ndarray, cfg: SamplerConfig, rng: np.random.Generator,
-               n_clusters_init: int) -> ChainState:
-    """Start a chain: labels by k-means on neurons' |correlation| profiles, the rest from priors.
+def _local_dynamics_kmeans(x, n_states, rng, window: int = 10):
+    from sklearn.cluster import KMeans
 
-    Only the starting point; burn-in removes its influence.
+    K, T, d = x.shape
+    lagged = np.concatenate([x[:, :1], x[:, :-1]], axis=1)
+    feats = np.concatenate([np.einsum("kta,ktb->tkab", x, x).reshape(T, -1),
+                            np.einsum("kta,ktb->tkab", x, lagged).reshape(T, -1)], axis=1)
+    kernel = np.ones(window) / window
+    feats = np.stack([np.convolve(f, kernel, mode="same") for f in feats.T], axis=1)
+    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-9)
+    if n_states < 2:
+        return np.zeros(T, dtype=np.int64)
+    return KMeans(n_states, n_init=4, random_state=int(rng.integers(2**31))).fit_predict(
+        feats).astype(np.int64)
+
+
+def init_state(y: np.ndarray, cfg: SamplerConfig, rng: np.random.Generator,
+               n_clusters_init: int, n_arhmm_sweeps: int = 30,
+               n_states_init: int = 4) -> ChainState:
+    """Start a chain (only the starting point; burn-in removes its influence).
+
+    Labels by k-means on neurons' |correlation| profiles; latents from the top
+    principal components of each cluster's smoothed log-rates; states and
+    dynamics by ``n_arhmm_sweeps`` Gibbs sweeps of an autoregressive HMM on
+    those latents.
     """
     from sklearn.cluster import KMeans
 
@@ -208,16 +228,38 @@ def init_state(y: np.ndarray, cfg: SamplerConfig, rng: np.random.Generator,
     states[0] = rng.integers(L)
     for t in range(1, T):
         states[t] = rng.choice(L, p=trans[states[t - 1]])
-    prior = cfg.dynamics_prior()
     A = np.zeros((K, L, d, d))
     b = np.zeros((K, L, d))
     Q = np.broadcast_to(cfg.noise_scale * np.eye(d), (K, L, d, d)).copy()
-    x = 0.1 * rng.standard_normal((K, T, d))
     r = np.full(N, float(cfg.fixed_dispersion or 10.0))
     mean_rate = np.maximum(y.mean(axis=1), 1e-2)
     delta = np.log(mean_rate / r)
-    loadings = 0.1 * rng.standard_normal((N, p))
-    del prior
+    # latents: top principal components of each cluster's smoothed log-rates
+    smooth = _smoothed(np.log(y + 0.5), 2.0)
+    smooth = (smooth - smooth.mean(1, keepdims=True)) / (smooth.std(1, keepdims=True) + 1e-9)
+    x = np.zeros((K, T, d))
+    loadings = np.zeros((N, p))
+    scale = np.sqrt(cfg.noise_scale) * 3.0
+    for k in range(K):
+        members = np.flatnonzero(labels == k)
+        u, sv, vt = np.linalg.svd(smooth[members].T, full_matrices=False)
+        q = min(p, len(sv))
+        x[k, :, d - p:d - p + q] = scale * u[:, :q] * np.sqrt(T)
+        loadings[members, :q] = 0.3 * (sv[:q, None] * vt[:q]).T / (scale * np.sqrt(T))
+    x += 0.01 * rng.standard_normal(x.shape)
+    # states: k-means on local second-order statistics of those latents (windowed x_t x_tᵀ
+    # and x_t x_{t-1}ᵀ), then a short autoregressive-HMM fit to them (x held fixed)
+    states = _local_dynamics_kmeans(x, min(L, n_states_init), rng)
+    prior = cfg.dynamics_prior()
+    A, b, Q = sample_mniw(*mniw_posterior(*regression_stats(x, states, L), prior.M0, prior.V0,
+                                          prior.Psi0, prior.nu0), rng)
+    for _ in range(n_arhmm_sweeps):
+        states = ffbs(emission_loglik(x, A, b, Q), _safe_log(trans), rng)
+        counts = transition_counts(states, L)
+        beta = sample_beta(counts, beta, cfg.hdp_alpha, cfg.sticky_kappa, cfg.hdp_gamma, rng)
+        trans = sample_transitions(counts, beta, cfg.hdp_alpha, cfg.sticky_kappa, rng)
+        A, b, Q = sample_mniw(*mniw_posterior(*regression_stats(x, states, L), prior.M0,
+                                              prior.V0, prior.Psi0, prior.nu0), rng)
     return ChainState(labels=labels.astype(np.int64), x=x, A=A, b=b, Q=Q, delta=delta,
                       loadings=loadings, r=r, states=states, trans=trans, beta=beta)
 
@@ -269,5 +311,6 @@ def sample_prior(N: int, T: int, cfg: SamplerConfig, rng: np.random.Generator):
 def sample_counts(state: ChainState, cfg: SamplerConfig, rng: np.random.Generator) -> np.ndarray:
     """``y ~ NB(r, sigmoid(ψ))`` given a state, shape (N, T)."""
     psi = linear_predictor(state.x, state.labels, state.delta, state.loadings, cfg.intercept)
-    # numpy's negative_binomial(n, p) counts failures with success prob p: p = 1 - sigmoid(psi)
-    return rng.negative_binomial(state.r[:, None], 1.0 / (1.0 + np.exp(psi)))
+    # Gamma-Poisson mixture; ψ capped at 25 only so extreme prior draws cannot overflow
+    rate = rng.gamma(state.r[:, None], np.exp(np.minimum(psi, 25.0)))
+    return rng.poisson(rate)

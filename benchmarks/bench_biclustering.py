@@ -1,0 +1,130 @@
+"""Benchmark of BayesianBiclustering on the simulation of Wei (ICLR 2024).
+
+Targets (issue 5), median over data seeds: neuron ARI >= 0.95 with posterior
+mode K = 3; state ARI >= 0.85; R-hat < 1.05 on 4 chains; <= 100 s per 1,000
+iterations on 2 CPU cores. Also prints seconds per iteration for
+N in {30, 100, 300} x T in {500, 2000}, and an oracle ceiling for the neuron
+ARI: each neuron assigned to the cluster with the highest Laplace evidence
+given the *true* latent trajectories (no sampler can beat this on average).
+
+The reference implementation (Wei 2024) is not installable offline, so its
+numbers (about 2,000 s per 1,000 iterations, state ARI about 0.8) are quoted
+from the issue, not measured.
+
+Usage (reduced run)::
+
+    python benchmarks/bench_biclustering.py --seeds 0 1 --n-iter 300 --chains 2
+    python benchmarks/bench_biclustering.py --timing-only --timing-iters 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np
+
+from neurodecode.datasets.biclustering import make_biclustering_data
+from neurodecode.metrics.clustering import adjusted_rand_index
+from neurodecode.models.biclustering import BayesianBiclustering
+from neurodecode.models.biclustering.labels import laplace_loadings
+from neurodecode.models.biclustering.sampler import (
+    SamplerConfig,
+    gibbs_step,
+    init_state,
+)
+
+
+def oracle_neuron_ari(X, truth) -> float:
+    """ARI of assigning each neuron to the cluster whose true latent explains it best."""
+    y = X.values.T
+    x = truth["latents"]
+    best = []
+    for i in range(y.shape[0]):
+        base = np.broadcast_to(truth["delta"][i] - np.log(truth["dispersion"][i]),
+                               x.shape[:2])
+        _, _, log_ev = laplace_loadings(y[i], truth["dispersion"][i], base, x, 0.25)
+        best.append(int(np.argmax(log_ev)))
+    return adjusted_rand_index(truth["labels"], best)
+
+
+def recovery(seeds, n_iter, chains, jobs, max_states):
+    rows = []
+    for seed in seeds:
+        X, truth = make_biclustering_data(random_state=seed)
+        model = BayesianBiclustering(n_iter=n_iter, n_chains=chains, n_jobs=jobs,
+                                     max_states=max_states, random_state=seed, verbose=False)
+        t0 = time.perf_counter()
+        model.fit(X)
+        wall = time.perf_counter() - t0
+        scores = model.score_against(truth["labels"], truth["states"])
+        diag = model.diagnostics_["r_hat"]
+        row = dict(seed=seed, neuron_ari=scores["neuron_ari"], state_ari=scores["state_ari"],
+                   mode_k=model.n_clusters_, mode_states=model.n_states_,
+                   rhat_max=float(diag.max()), rhat_loglik=float(diag["loglik"]),
+                   oracle_neuron_ari=oracle_neuron_ari(X, truth),
+                   s_per_1000_iter_wall=wall / n_iter * 1000)
+        rows.append(row)
+        print(" ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in row.items()), flush=True)
+    return rows
+
+
+def timing(sizes, n_iter):
+    out = []
+    for N, T in sizes:
+        X, _ = make_biclustering_data(n_clusters=3, neurons_per_cluster=N // 3, n_time=T,
+                                      random_state=0)
+        y = X.values.T.astype(float)
+        cfg = SamplerConfig()
+        rng = np.random.default_rng(0)
+        state = init_state(y, cfg, rng, 6)
+        log_v = cfg.log_v(y.shape[0])
+        state = gibbs_step(state, y, cfg, log_v, rng)  # warm-up
+        t0 = time.perf_counter()
+        for _ in range(n_iter):
+            state = gibbs_step(state, y, cfg, log_v, rng)
+        sec = (time.perf_counter() - t0) / n_iter
+        out.append((N, T, sec))
+        print(f"timing N={N} T={T} K={state.x.shape[0]} s_per_iter={sec:.4f} "
+              f"s_per_1000_iter={1000 * sec:.1f}", flush=True)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    parser.add_argument("--n-iter", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--max-states", type=int, default=10)
+    parser.add_argument("--timing-iters", type=int, default=10)
+    parser.add_argument("--timing-sizes", type=str, default="30x500,100x500,300x500,30x2000,"
+                        "100x2000,300x2000")
+    parser.add_argument("--timing-only", action="store_true")
+    parser.add_argument("--recovery-only", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.recovery_only:
+        sizes = [tuple(int(v) for v in s.split("x")) for s in args.timing_sizes.split(",")]
+        timing(sizes, args.timing_iters)
+    if args.timing_only:
+        return
+    rows = recovery(args.seeds, args.n_iter, args.chains, args.jobs, args.max_states)
+    med = {k: float(np.median([r[k] for r in rows])) for k in rows[0] if k != "seed"}
+    k3 = np.mean([r["mode_k"] == 3 for r in rows])
+    print(f"SUMMARY seeds={len(rows)} n_iter={args.n_iter} chains={args.chains} "
+          f"median_neuron_ari={med['neuron_ari']:.3f} (target 0.95; oracle "
+          f"{med['oracle_neuron_ari']:.3f}) frac_mode_K3={k3:.2f} "
+          f"median_state_ari={med['state_ari']:.3f} (target 0.85, reference ~0.8 quoted) "
+          f"median_rhat_max={med['rhat_max']:.3f} (target <1.05) "
+          f"median_s_per_1000_iter_wall={med['s_per_1000_iter_wall']:.1f} for {args.chains} "
+          f"chains on {args.jobs} processes (target <=100; reference ~2000 quoted)")
+
+
+if __name__ == "__main__":
+    main()
