@@ -11,6 +11,7 @@ import importlib
 # name -> module; each simulator module lists its public names here.
 _NAMES = {
     "make_place_cell_session": "neurodecode.datasets.place_cells",
+    "make_biclustering_data": "neurodecode.datasets.biclustering",
     "make_icann_motifs": "neurodecode.datasets.motifs",
     "make_recording_motifs": "neurodecode.datasets.motifs",
     "MotifDataset": "neurodecode.datasets.motifs",

@@ -10,6 +10,9 @@ import importlib
 
 _NAMES: dict[str, str] = {
     "local_maxima": "neurodecode.metrics.events",
+    "adjusted_rand_index": "neurodecode.metrics.clustering",
+    "coclustering_matrix": "neurodecode.metrics.clustering",
+    "dahl_partition": "neurodecode.metrics.clustering",
     "match_events": "neurodecode.metrics.events",
     "event_f1": "neurodecode.metrics.events",
     "onset_auc": "neurodecode.metrics.events",

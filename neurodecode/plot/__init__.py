@@ -9,6 +9,8 @@ import importlib
 
 _NAMES: dict[str, str] = {
     "plot_raster": "neurodecode.plot.rasters",
+    "plot_bicluster_raster": "neurodecode.plot.biclusters",
+    "plot_traces": "neurodecode.plot.biclusters",
     "plot_decoded_trace": "neurodecode.plot.rasters",
     "plot_decoding_summary": "neurodecode.plot.rasters",
 }
