@@ -327,23 +327,28 @@ def _spike_trains(times, offsets, ids, label, table, sort_spikes, clean: bool) -
     return spikes
 
 
-def _clean(times: np.ndarray, offsets: np.ndarray, block: int = 1 << 18) -> bool:
-    """True when times ascend inside every unit and hold no NaN (blockwise, cache-sized)."""
+def _clean(times: np.ndarray, offsets: np.ndarray, block: int = 1 << 20) -> bool:
+    """True when times ascend inside every unit and hold no NaN.
+
+    One memory-bound pass: count the places where ``times[i] >= times[i-1]`` fails
+    (a NaN fails it too) and compare with the failures at unit starts, the only
+    places a descent is allowed. A NaN first spike of a unit is checked directly.
+    """
     n = times.size
+    starts = offsets[:-1][offsets[:-1] < offsets[1:]]  # first spike of each non-empty unit
     if n == 0:
         return True
-    starts = offsets[:-1][offsets[:-1] < offsets[1:]]
-    if np.isnan(times[starts]).any():  # a NaN first spike hides from the comparisons below
+    if np.isnan(times[starts]).any():
         return False
-    is_start = np.zeros(n, dtype=bool)
-    is_start[starts] = True
-    buf = np.empty(block, dtype=bool)
+    inner = starts[starts >= 1]
+    allowed = inner.size - np.count_nonzero(times[inner] >= times[inner - 1])
+    buf = np.empty(min(block, max(n - 1, 1)), dtype=bool)
+    ascending = 0
     for a in range(1, n, block):
         b = min(a + block, n)
-        ok = np.greater_equal(times[a:b], times[a - 1:b - 1], out=buf[: b - a])
-        if not ok.all() and not np.all(ok | is_start[a:b]):
-            return False
-    return True
+        ascending += np.count_nonzero(
+            np.greater_equal(times[a:b], times[a - 1:b - 1], out=buf[: b - a]))
+    return (n - 1) - ascending == allowed
 
 
 def _rows_to_ids(handle, region: h5py.Dataset, rows: np.ndarray) -> np.ndarray:

@@ -341,6 +341,30 @@ def test_column_of_wrong_length_is_named(tmp_path):
     assert "depth" not in s.units
 
 
+def test_order_check_agrees_with_spiketrains(rng):
+    """The one-pass order/NaN check used on read agrees with SpikeTrains(sort="check")."""
+    from neurodecode.data import SpikeTrains
+    from neurodecode.io.nwb_read import _clean
+
+    for _ in range(3000):
+        n_units = int(rng.integers(1, 6))
+        counts = rng.integers(0, 5, n_units)
+        times = np.round(rng.uniform(0, 3, counts.sum()), 1)  # ties happen
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        if rng.random() < 0.7:
+            labels = np.repeat(np.arange(n_units), counts)
+            times = times[np.lexsort((times, labels))]
+        if rng.random() < 0.2 and times.size:
+            times[rng.integers(times.size)] = np.nan
+        try:
+            SpikeTrains(times, offsets, sort="check")
+            expected = True
+        except ValueError:
+            expected = False
+        assert _clean(times, offsets) == expected
+        assert _clean(times, offsets, block=int(rng.integers(1, 4))) == expected
+
+
 def test_parse_location():
     assert parse_location("brain_region: ALM; brain_subregion: N/A; hemisphere: left") == "ALM"
     assert parse_location("area: V1; depth: 300") == "V1"
