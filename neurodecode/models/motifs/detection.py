@@ -166,12 +166,14 @@ class MotifConv(torch.nn.Module):
 
 
 class SpikeIndex:
-    """The nonzero bins of a raster, expanded over delays, for spike-driven convolution.
+    """A sparse raster laid out for spike-driven convolution.
 
     For sparse rasters (a few % of bins hold a spike) the detector's
     convolution is cheaper driven by spikes: a spike of neuron ``a`` at bin
-    ``s`` adds ``K(b, a, δ)`` to the onset log-odds at ``t = s - δ``. The cost
-    is O(n_spikes · n_delays · n_motifs) instead of O(n_bins · n_units ·
+    ``s`` adds ``K(b, a, δ)`` to the onset log-odds at ``t = s - δ``. This is a
+    sparse matrix ``S`` of shape (n_trials · n_time, n_units · n_delays), so the
+    log-odds are ``S @ K_flatᵀ`` (and the kernel gradient ``Sᵀ @ grad``), at a
+    cost O(n_spikes · n_delays · n_motifs) instead of O(n_bins · n_units ·
     n_delays · n_motifs), with the same result as :func:`motif_logits`.
 
     Parameters
@@ -182,26 +184,56 @@ class SpikeIndex:
     """
 
     def __init__(self, spikes: np.ndarray, n_delays: int, device="cpu"):
+        import warnings
+
+        from scipy import sparse
+
         r, s, a = np.nonzero(spikes)
         count = spikes[r, s, a].astype(np.float32)
-        n_trials, n_time, _ = spikes.shape
+        n_trials, n_time, n_units = spikes.shape
         d = np.arange(n_delays)
         t = s[:, None] - d[None, :]
         ok = t >= 0
-        rows = np.broadcast_to(r[:, None], t.shape)[ok]
-        self.onset = torch.as_tensor(rows * n_time + t[ok], device=device)
-        self.unit = torch.as_tensor(np.broadcast_to(a[:, None], t.shape)[ok], device=device)
-        self.delay = torch.as_tensor(np.broadcast_to(d[None, :], t.shape)[ok], device=device)
-        self.count = torch.as_tensor(np.broadcast_to(count[:, None], t.shape)[ok],
-                                     device=device)
-        self.n_trials, self.n_time = n_trials, n_time
+        rows = (np.broadcast_to(r[:, None], t.shape) * n_time + t)[ok]
+        cols = (np.broadcast_to(a[:, None], t.shape) * n_delays + d[None, :])[ok]
+        vals = np.broadcast_to(count[:, None], t.shape)[ok]
+        shape = (n_trials * n_time, n_units * n_delays)
+        mat = sparse.csr_matrix((vals, (rows, cols)), shape=shape)
+        mat_t = mat.T.tocsr()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            self.matrix = _to_torch_csr(mat, device)
+            self.matrix_t = _to_torch_csr(mat_t, device)
+        self.n_trials, self.n_time, self.n_units, self.n_delays = (n_trials, n_time, n_units,
+                                                                   n_delays)
 
     def logits(self, kernels: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
         """Same as :func:`motif_logits`, shape (n_trials, n_motifs, n_time)."""
-        n_motifs = kernels.shape[0]
-        values = kernels[:, self.unit, self.delay] * self.count
-        out = kernels.new_zeros(n_motifs, self.n_trials * self.n_time)
-        out = out.index_add(1, self.onset, values)
+        if kernels.shape[1:] != (self.n_units, self.n_delays):
+            raise ValueError(f"kernels {tuple(kernels.shape)} do not match the index "
+                             f"({self.n_units} units, {self.n_delays} delays)")
+        flat = kernels.reshape(kernels.shape[0], -1).T  # (N·D, M)
+        out = _SparseMatmul.apply(flat, self.matrix, self.matrix_t)  # (R·T, M)
         if bias is not None:
-            out = out + bias[:, None]
-        return out.view(n_motifs, self.n_trials, self.n_time).transpose(0, 1)
+            out = out + bias
+        return out.T.reshape(-1, self.n_trials, self.n_time).transpose(0, 1)
+
+
+def _to_torch_csr(mat, device):
+    return torch.sparse_csr_tensor(torch.as_tensor(mat.indptr, dtype=torch.int64),
+                                   torch.as_tensor(mat.indices, dtype=torch.int64),
+                                   torch.as_tensor(mat.data, dtype=torch.float32),
+                                   size=mat.shape, device=device)
+
+
+class _SparseMatmul(torch.autograd.Function):
+    """``S @ W`` with the gradient ``Sᵀ @ grad`` through a stored transpose (fast on CPU)."""
+
+    @staticmethod
+    def forward(ctx, weight, matrix, matrix_t):
+        ctx.matrix_t = matrix_t
+        return matrix @ weight
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.matrix_t @ grad.contiguous(), None, None

@@ -128,9 +128,14 @@ class SpikingMotifDetector(BaseEstimator):
     min_distance : int, optional
         Minimum bins between two detections of one motif; default ``2 * tolerance``.
     threshold : "auto" or float
-        Log-odds threshold; "auto" maximises event F1 on the training data
-        (supervised) or sets the ``1 - alpha`` quantile of surrogate scores
-        (discovery).
+        Log-odds threshold; "auto" maximises event F1 on the held-out part of
+        the training data (supervised) or sets the ``1 - alpha`` quantile of
+        surrogate scores (discovery).
+    validation_fraction : float
+        Last fraction of each trial's time held out of the gradient; its event
+        F1 sets the threshold. 0 uses all bins for both.
+    early_stopping : bool
+        Keep the state with the lowest held-out loss (instead of the last one).
     discovery_iter, discovery_sparsity, discovery_smooth : int, float, float
         Iterations, onset L1 penalty and raster smoothing (bins) of discovery.
     n_surrogates : int
@@ -174,6 +179,7 @@ class SpikingMotifDetector(BaseEstimator):
                  lr: float = 0.05, l2: float = 3e-3, sparsity: float = 0.0,
                  class_weight="balanced", ignore_radius: int = 1, sigma=(1.0, 0.3),
                  tolerance: int = 2, min_distance=None, threshold="auto",
+                 validation_fraction: float = 0.2, early_stopping: bool = False,
                  discovery_iter: int = 200, discovery_sparsity: float = 0.5,
                  discovery_smooth: float = 1.0, n_surrogates: int = 5, dither: int = 10,
                  alpha: float = 1e-4, random_state=None, device="auto", verbose: bool = False):
@@ -192,6 +198,8 @@ class SpikingMotifDetector(BaseEstimator):
         self.tolerance = tolerance
         self.min_distance = min_distance
         self.threshold = threshold
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
         self.discovery_iter = discovery_iter
         self.discovery_sparsity = discovery_sparsity
         self.discovery_smooth = discovery_smooth
@@ -273,12 +281,21 @@ class SpikingMotifDetector(BaseEstimator):
                             y.coords else np.arange(n_motifs))
             inputs = self._inputs(values, device, self.n_delays)
             Y = to_torch(labels, device)
+            split = self._validation_split(labels)
+            if split is not None:
+                masks = torch.zeros(2, n_trials, 1, n_time, device=device)
+                masks[0, :, :, :split] = 1
+                masks[1, :, :, split:] = 1
+                fit_mask, val_mask = masks[0], masks[1]
+            else:
+                fit_mask = val_mask = None
             first = "rate" if self.parametrization == "rate" else "dense"
             layer = MotifConv(n_motifs, n_units, self.n_delays, first).to(device)
             with torch.no_grad():
                 layer.bias.copy_(onset_prior_logit(Y))
             common = dict(lr=self.lr, ignore_radius=self.ignore_radius,
-                          class_weight=self.class_weight)
+                          class_weight=self.class_weight, fit_mask=fit_mask,
+                          val_mask=val_mask if self.early_stopping else None)
             with tqdm(total=self.max_iter, desc=f"{first} kernels", disable=not self.verbose,
                       leave=False) as bar:
                 info["dense"] = train_detector(
@@ -314,7 +331,8 @@ class SpikingMotifDetector(BaseEstimator):
                 if self.threshold != "auto":
                     raise ValueError(f"`threshold` must be 'auto' or a number, got "
                                      f"{self.threshold!r}")
-                self.calibrate_threshold(values, labels)
+                cut = 0 if split is None else split
+                self.calibrate_threshold(values[:, cut:], labels[:, cut:])
             else:
                 self.threshold_ = np.full(n_motifs, float(self.threshold))
         info["seconds"] = time.perf_counter() - start
@@ -322,6 +340,19 @@ class SpikingMotifDetector(BaseEstimator):
                                   if isinstance(v, dict))
         self.fit_info_ = info
         return self
+
+    def _validation_split(self, labels):
+        """First held-out bin, or None when nothing is held out (or it has no onset)."""
+        frac = float(self.validation_fraction)
+        if not 0 <= frac < 1:
+            raise ValueError(f"`validation_fraction` must be in [0, 1), got {frac!r}")
+        n_time = labels.shape[1]
+        split = int(round(n_time * (1 - frac)))
+        if frac == 0 or split >= n_time or split < self.n_delays:
+            return None
+        if not labels[:, split:].any(axis=(0, 1)).all() or not labels[:, :split].any():
+            return None
+        return split
 
     def _remember_input(self, X, n_units):
         self.n_units_ = n_units
@@ -397,7 +428,7 @@ class SpikingMotifDetector(BaseEstimator):
         k = np.asarray(kernels, dtype=np.float64)
         if k.ndim != 3:
             raise ValueError(f"`kernels` must be (n_motifs, n_units, n_delays), got {k.shape}")
-        det = cls(n_motifs=k.shape[0], n_delays=k.shape[2], **params)
+        det = cls(**{**params, "n_motifs": k.shape[0], "n_delays": k.shape[2]})
         det.kernels_ = k
         det.bias_ = np.zeros(k.shape[0]) if bias is None else np.asarray(bias, np.float64)
         det.threshold_ = np.broadcast_to(np.asarray(threshold, np.float64), (k.shape[0],)).copy()

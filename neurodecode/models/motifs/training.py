@@ -62,7 +62,9 @@ def weighted_bce(logits, labels, mask, pos_weight):
 def train_detector(module: MotifConv, spikes: torch.Tensor, labels: torch.Tensor, *,
                    max_iter: int = 300, lr: float = 0.05, sparsity: float = 0.0,
                    l2: float = 0.0, ignore_radius: int = 1, class_weight="balanced",
-                   sigma_schedule: tuple[float, float] | None = None, progress=None) -> dict:
+                   sigma_schedule: tuple[float, float] | None = None, progress=None,
+                   fit_mask: torch.Tensor | None = None,
+                   val_mask: torch.Tensor | None = None) -> dict:
     """Fit ``module`` by full-batch Adam on weighted BCE; keep the best state.
 
     Parameters
@@ -82,16 +84,23 @@ def train_detector(module: MotifConv, spikes: torch.Tensor, labels: torch.Tensor
         best state is taken from the last quarter so it is sharp.
     progress : callable(step, loss), optional
         Called every step; raising ``KeyboardInterrupt`` stops and keeps the best.
+    fit_mask, val_mask : Tensor (n_trials, 1, n_time), optional
+        Bins used for the gradient, and held-out bins whose loss picks the best
+        state (early stopping); default all bins for both.
 
     Returns
     -------
     dict
-        ``loss`` history (list of float), ``best_loss``, ``interrupted``.
+        ``loss`` history (list of float), ``val_loss`` history, ``best_loss``
+        (validation loss when ``val_mask`` is given), ``best_step``, ``interrupted``.
     """
     mask, pos_weight = loss_weights(labels, ignore_radius, class_weight)
+    train_mask = mask if fit_mask is None else mask * fit_mask
+    held_mask = None if val_mask is None else mask * val_mask
     opt = torch.optim.Adam(module.parameters(), lr=lr)
     history: list[float] = []
-    best_loss, best_state = math.inf, None
+    val_history: list[float] = []
+    best_loss, best_state, best_step = math.inf, None, -1
     first_eligible = int(0.75 * max_iter) if sigma_schedule else 0
     interrupted = False
     n_motifs = labels.shape[1]
@@ -103,26 +112,32 @@ def train_detector(module: MotifConv, spikes: torch.Tensor, labels: torch.Tensor
                                  ** frac)
             opt.zero_grad()
             kernel = module.kernel()
-            loss = weighted_bce(module(spikes), labels, mask, pos_weight)
+            logits = module(spikes)
+            loss = weighted_bce(logits, labels, train_mask, pos_weight)
             total = loss
             if sparsity:
                 total = total + sparsity * kernel.abs().sum() / n_motifs
             if l2:
                 total = total + l2 * (kernel ** 2).sum() / n_motifs
             total.backward()
-            opt.step()
             value = float(total.detach())
             history.append(value)
+            if held_mask is not None:
+                value = float(weighted_bce(logits.detach(), labels, held_mask, pos_weight))
+                val_history.append(value)
+            # the loss belongs to the parameters before this step: snapshot them first
             if step >= first_eligible and value < best_loss:
-                best_loss = value
+                best_loss, best_step = value, step
                 best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            opt.step()
             if progress is not None:
                 progress(step, value)
     except KeyboardInterrupt:
         interrupted = True
     if best_state is not None:
         module.load_state_dict(best_state)
-    return {"loss": history, "best_loss": best_loss, "interrupted": interrupted}
+    return {"loss": history, "val_loss": val_history, "best_loss": best_loss,
+            "best_step": best_step, "interrupted": interrupted}
 
 
 def onset_prior_logit(labels: torch.Tensor) -> torch.Tensor:
