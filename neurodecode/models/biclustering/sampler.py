@@ -199,7 +199,7 @@ def _local_dynamics_kmeans(x, n_states, rng, window: int = 10):
 
 
 def init_state(y: np.ndarray, cfg: SamplerConfig, rng: np.random.Generator,
-               n_clusters_init: int, n_arhmm_sweeps: int = 30,
+               n_clusters_init: int, n_arhmm_sweeps: int = 0,
                n_states_init: int = 4) -> ChainState:
     """Start a chain (only the starting point; burn-in removes its influence).
 
