@@ -10,6 +10,10 @@ _NAMES = {
     "describe_nwb": "neurodecode.io.summary",
     "describe_session": "neurodecode.io.summary",
     "parse_location": "neurodecode.io.nwb_read",
+    "read_allen_ecephys": "neurodecode.io.allen_ecephys",
+    "align_stimulus": "neurodecode.io.allen_ecephys",
+    "describe_allen": "neurodecode.io.allen_ecephys",
+    "read_allen_ophys": "neurodecode.io.allen_ophys",
 }
 
 __all__ = sorted(_NAMES)

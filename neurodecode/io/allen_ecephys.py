@@ -524,8 +524,8 @@ def align_stimulus(session: Session, stimulus: str, *, per: str = "frame", bin_s
     window : (float, float), optional
         Seconds relative to each trial's start.
     include_blank : bool
-        Keep blank sweeps (``frame == -1`` in natural scenes, gratings whose
-        parameters are all null) when ``per="frame"``.
+        Keep blank sweeps (``frame == -1`` in natural scenes, gratings with a null
+        ``orientation``) when ``per="frame"``.
 
     Returns
     -------
@@ -602,16 +602,12 @@ def align_stimulus(session: Session, stimulus: str, *, per: str = "frame", bin_s
 
 
 def _blank_rows(table: pd.DataFrame) -> np.ndarray:
+    """Blank sweeps: ``frame == -1`` (natural scenes) or a null ``orientation`` (gratings)."""
     blank = np.zeros(len(table), dtype=bool)
     if "frame" in table.columns:
         blank |= table["frame"].to_numpy(dtype=np.float64) == -1
-    params = [c for c in ("orientation", "spatial_frequency", "temporal_frequency", "phase")
-              if c in table.columns]
-    if params:
-        nulls = np.ones(len(table), dtype=bool)
-        for c in params:
-            nulls &= table[c].map(lambda v: isinstance(v, float) and np.isnan(v)).to_numpy(bool)
-        blank |= nulls
+    if "orientation" in table.columns and table["orientation"].dtype.kind == "f":
+        blank |= np.isnan(table["orientation"].to_numpy(dtype=np.float64))
     return blank
 
 

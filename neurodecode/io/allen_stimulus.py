@@ -55,6 +55,8 @@ _TEXT_COLUMNS = {"stimulus_name", "image_name", "image_set", "mask", "units", "s
                  "color_triplet"}
 _TRIPLET = re.compile(r"^\s*\[\s*-?\d*\.?\d*(\s*,\s*-?\d*\.?\d*){2}\s*\]\s*$")
 INVALID_NAME = "invalid_presentation"
+_INTEGER_COLUMNS = {"frame", "stimulus_block", "flashes_since_change", "start_frame", "end_frame",
+                    "trials_id", "image_index", "stimulus_index"}
 
 
 def is_text(values: pd.Series) -> bool:
@@ -363,11 +365,14 @@ def stimulus_views(presentations: pd.DataFrame, reserved=()) -> dict[str, pd.Dat
             else:
                 keep.append(column)
         rows = rows[keep]
-        for column in ("frame", "stimulus_block"):
-            if column in rows.columns and rows[column].dtype.kind == "f":
-                values = rows[column].to_numpy()
+        for column in rows.columns:  # dtypes lost to the NaN/None of other stimuli's rows
+            values = rows[column].to_numpy()
+            if column in _INTEGER_COLUMNS and values.dtype.kind == "f":
                 if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
                     rows[column] = values.astype(np.int64)
+            elif values.dtype == object and len(values) and all(
+                    isinstance(v, (bool, np.bool_)) for v in values):
+                rows[column] = values.astype(bool)
         if name != INVALID_NAME:
             rows["repeat"] = repeat_numbers(rows)
         views[name] = rows

@@ -354,7 +354,7 @@ OPHYS_CELLS = [517473020, 517473059, 517473110]
 OPHYS_FRAME_DT = 1 / 30.0
 OPHYS_N_FRAMES = 600
 OPHYS_DG = [(1.0, 0.0, 0.0, 10, 70), (2.0, 90.0, 0.0, 90, 150), (np.nan, np.nan, 1.0, 170, 230)]
-OPHYS_MOVIE = (300, 310, 2)     # first imaging frame, movie frames, repeats (1 imaging frame each)
+OPHYS_MOVIE = (300, 30, 2)      # first imaging frame, movie frames, repeats (1 imaging frame each)
 OPHYS_NS = [(4, 400, 407), (-1, 407, 414), (4, 414, 421)]
 OPHYS_SPONT = (450, 560)
 
