@@ -414,10 +414,22 @@ def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = 
 
     Examples
     --------
-    >>> session = read_allen_ecephys(path)                          # doctest: +SKIP
-    >>> session.metadata["unit_filter"]["n_units_kept"]            # doctest: +SKIP
-    >>> X = align_stimulus(session, "natural_movie_one", per="repeat",
-    ...                    bin_size=1 / 30)                         # doctest: +SKIP
+    A small simulated session written in the Visual Coding layout:
+
+    >>> import tempfile, pathlib
+    >>> from neurodecode.datasets.visual_cortex import make_visual_coding_session
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "session.nwb"
+    >>> sim = make_visual_coding_session({"VISp": 6, "LGd": 3}, n_movie_frames=30,
+    ...                                  movie_repeats=2, n_scenes=3, scene_repeats=1,
+    ...                                  dg_temporal_frequencies=(2.0,), dg_repeats=1,
+    ...                                  spontaneous_duration=2.0, random_state=1, path=path)
+    >>> session = read_allen_ecephys(path)
+    >>> report = session.metadata["unit_filter"]
+    >>> report["n_units_file"], report["n_units_kept"] == session.n_units
+    (9, True)
+    >>> X = align_stimulus(session, "natural_movie_one", per="repeat", bin_size=1 / 30)
+    >>> X.dims, X.sizes["trial"], X.frame.dims
+    (('trial', 'time', 'unit'), 2, ('trial', 'time'))
     """
     settings = _unit_filter_settings(quality_filter)
     handle, label, owned = open_nwb(path)
@@ -538,9 +550,20 @@ def align_stimulus(session: Session, stimulus: str, *, per: str = "frame", bin_s
 
     Examples
     --------
-    >>> X = align_stimulus(session, "natural_movie_one", per="frame",
-    ...                    bin_size=1 / 30)                          # doctest: +SKIP
-    >>> X.sel(trial=X.frame == 10)                                  # doctest: +SKIP
+    A two-frame movie shown twice; one unit fires in frame 0 of repeat 0 and in
+    frame 1 of repeat 1:
+
+    >>> from neurodecode.data import SpikeTrains
+    >>> movie = pd.DataFrame({"start_time": [0.0, 0.1, 1.0, 1.1],
+    ...                       "stop_time": [0.1, 0.2, 1.1, 1.2], "stimulus_name": "m",
+    ...                       "frame": [0, 1, 0, 1], "repeat": [0, 0, 1, 1]},
+    ...                      index=pd.Index([5, 6, 7, 8], name="stimulus_presentation_id"))
+    >>> s = Session(SpikeTrains.from_list([[0.05, 1.15]]), intervals={"m": movie})
+    >>> X = align_stimulus(s, "m", per="repeat", bin_size=0.1)
+    >>> X.frame.values.tolist(), X.values[..., 0].tolist()
+    ([[0, 1], [0, 1]], [[1, 0], [0, 1]])
+    >>> align_stimulus(s, "m", per="frame", bin_size=0.1).frame.values.tolist()
+    [0, 1, 0, 1]
     """
     if per not in ("frame", "repeat"):
         raise ValueError(f"align_stimulus: `per` must be 'frame' or 'repeat', not {per!r}.")
@@ -617,7 +640,17 @@ def describe_allen(session: Session) -> str:
 
     Examples
     --------
-    >>> print(describe_allen(read_allen_ecephys(path)))           # doctest: +SKIP
+    >>> from neurodecode.data import SpikeTrains
+    >>> units = pd.DataFrame({"brain_area": ["VISp", "LGd"], "probe": ["probeA", "probeC"]},
+    ...                      index=pd.Index([1, 2], name="unit_id"))
+    >>> s = Session(SpikeTrains.from_list([[0.1], [0.2]], unit_ids=[1, 2]), units,
+    ...             metadata={"allen_dataset": "visual_coding_neuropixels", "session_id": "7"})
+    >>> print(describe_allen(s))                                   # doctest: +ELLIPSIS
+    Allen visual coding neuropixels 7
+    Units per area (2 units):
+      VISp                   1
+      LGd                    1
+    ...
     """
     meta = session.metadata
     lines = [f"Allen {meta.get('allen_dataset', 'session').replace('_', ' ')} "

@@ -291,3 +291,28 @@ def test_condition_table_lists_each_condition_once(vc):
     assert conditions.index.name == "stimulus_condition_id"
     assert conditions["n_presentations"].sum() == len(expected_presentations()) - 2
     assert isinstance(conditions, pd.DataFrame) and "start_time" in conditions
+
+
+# ------------------------------------------------- the simulated visual cortex
+def test_reads_the_simulated_session_like_a_real_one(tmp_path):
+    from neurodecode.datasets.visual_cortex import make_visual_coding_session
+
+    sim = make_visual_coding_session({"VISp": 8, "LGd": 4}, n_movie_frames=30, movie_repeats=3,
+                                     n_scenes=3, scene_repeats=2, dg_temporal_frequencies=(2.0,),
+                                     dg_repeats=1, spontaneous_duration=2.0,
+                                     fraction_failing=0.3, random_state=3,
+                                     path=tmp_path / "sim.nwb")
+    s = read_allen_ecephys(sim.path)
+    truth = sim.truth
+    expected = truth["unit"].values[truth["passes_default_filter"].values]
+    assert sorted(s.unit_ids.tolist()) == sorted(expected.tolist())
+    assert s.metadata["unit_filter"]["n_units_file"] == truth.sizes["unit"]
+    areas = sim.session.units["brain_area"]
+    assert all(s.units.loc[u, "brain_area"] == areas[u] for u in s.unit_ids)
+    movie = s.intervals["natural_movie_one"]
+    n_invalid = (s.intervals["stimulus_presentations"]["stimulus_name"]
+                 == "invalid_presentation").sum()
+    assert len(movie) + n_invalid >= 30 * 3 and set(movie["repeat"]) <= {0, 1, 2}
+    X = align_stimulus(s, "natural_movie_one", per="frame", bin_size=1 / 30)
+    assert X.sizes["trial"] == len(movie) and X.sizes["unit"] == len(expected)
+    assert s.stimuli["natural_movie_one"].sizes["frame"] == 30
