@@ -8,11 +8,14 @@ folder, then times, best of ``--repeats`` interleaved rounds (page cache warm fo
   whole (the floor any reader must pay);
 - ``read_nwb``: the full neurodecode read (spikes checked for order/NaN, units
   table, intervals, behaviour, metadata) into a Session;
+- ``read_nwb(mmap=True)``: the same with spike_times mapped copy-on-write
+  instead of copied (every page is still touched by the order check);
 - ``pynwb``: ``NWBHDF5IO(...).read()`` and the units' spike times and index as
   arrays (for context; its open builds every container).
 
 Prints one line: ``bench_nwb_read units=... spikes=... h5py=...s read_nwb=...s
-pynwb=...s ratio_read_nwb/h5py=... (target <= 1.5) cpu_ratio=... ratio_pynwb/read_nwb=...``
+pynwb=...s ratio_read_nwb/h5py=... (target <= 1.5) cpu_ratio=... read_nwb(mmap=True)=...s
+ratio_mmap/h5py=... ratio_pynwb/read_nwb=...``
 (times are the best wall-clock time; ``cpu_ratio`` compares best CPU time, which a
 busy shared machine disturbs less).
 
@@ -63,6 +66,12 @@ def read_neurodecode(path):
     return read_nwb(path)
 
 
+def read_neurodecode_mmap(path):
+    from neurodecode.io import read_nwb
+
+    return read_nwb(path, mmap=True)
+
+
 def read_pynwb(path):
     from pynwb import NWBHDF5IO
 
@@ -109,16 +118,19 @@ def main(argv=None) -> str:
         assert np.array_equal(s.spikes.times, times)
         assert np.array_equal(s.spikes.offsets[1:], index)
         del s, times, index
-        readers = {"h5py": read_h5py, "read_nwb": read_neurodecode}
+        readers = {"h5py": read_h5py, "read_nwb": read_neurodecode,
+                   "read_nwb_mmap": read_neurodecode_mmap}
         if not args.no_pynwb:
             readers["pynwb"] = read_pynwb
         best = best_times(readers, path, args.repeats)
     (t_h5, c_h5), (t_nd, c_nd) = best["h5py"], best["read_nwb"]
+    t_mm = best["read_nwb_mmap"][0]
     t_py = best["pynwb"][0] if "pynwb" in best else np.nan
     line = (f"bench_nwb_read units={args.units} spikes={args.spikes} columns={args.columns} "
             f"h5py={t_h5:.4f}s read_nwb={t_nd:.4f}s pynwb={t_py:.4f}s "
             f"ratio_read_nwb/h5py={t_nd / t_h5:.2f} (target <= 1.5) "
-            f"cpu_ratio={c_nd / c_h5:.2f} ratio_pynwb/read_nwb={t_py / t_nd:.2f}")
+            f"cpu_ratio={c_nd / c_h5:.2f} read_nwb(mmap=True)={t_mm:.4f}s "
+            f"ratio_mmap/h5py={t_mm / t_h5:.2f} ratio_pynwb/read_nwb={t_py / t_nd:.2f}")
     print(line)
     return line
 

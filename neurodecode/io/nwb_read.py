@@ -141,7 +141,7 @@ def _check_nwb(handle: h5py.File, label: str) -> None:
 
 # ------------------------------------------------------------------- reading
 def read_nwb(source, *, sort_spikes: str = "warn", load_behavior=True, load_stimuli: bool = True,
-             load_intervals: bool = True) -> Session:
+             load_intervals: bool = True, mmap: bool = False) -> Session:
     """Read an NWB 2.x file into a :class:`~neurodecode.data.Session`.
 
     Parameters
@@ -160,6 +160,12 @@ def read_nwb(source, *, sort_spikes: str = "warn", load_behavior=True, load_stim
         Read stimulus templates.
     load_intervals : bool
         Read ``/intervals`` tables.
+    mmap : bool
+        Map ``spike_times`` from the file (copy-on-write) instead of copying it, when
+        ``source`` is a path and the dataset is contiguous and unfiltered (as
+        :func:`~neurodecode.io.write_nwb` writes it); otherwise read normally. About
+        3x faster for large files, but the file must not be changed in place or
+        truncated while the session is in use.
 
     Returns
     -------
@@ -214,7 +220,8 @@ def read_nwb(source, *, sort_spikes: str = "warn", load_behavior=True, load_stim
     handle, label, owned = open_nwb(source)
     try:
         units_group = _find_units(handle, label)
-        times, offsets, ids = _read_spike_arrays(units_group, label)
+        mmap_path = label if mmap and owned and not hasattr(source, "read") else None
+        times, offsets, ids = _read_spike_arrays(units_group, label, mmap_path)
         # The order/NaN check is memory-bound numpy (GIL released): run it beside the
         # Python-bound reading of everything else.
         pool = None
@@ -263,14 +270,25 @@ def _find_units(handle: h5py.File, label: str) -> h5py.Group:
         f"'Units'); the file holds data in: {contents}.")
 
 
-def _read_spike_arrays(group: h5py.Group, label: str):
+def _mapped(dset: h5py.Dataset, path: str) -> np.ndarray | None:
+    """``dset`` as a copy-on-write memory map of ``path``, or None when it cannot be one."""
+    offset = dset.id.get_offset()
+    if (offset is None or dset.chunks is not None or dset.external or dset.ndim != 1
+            or dset.dtype.kind != "f" or dset.size == 0 or dset.file.userblock_size):
+        return None
+    return np.memmap(path, dtype=dset.dtype, mode="c", offset=offset, shape=(dset.size,))
+
+
+def _read_spike_arrays(group: h5py.Group, label: str, mmap_path: str | None = None):
     """``(times, offsets, ids)``: spike_times and its index, each read whole, once."""
     table = group.name
     if "spike_times" not in group:
         raise NWBFormatError(f"{label}: the Units table {table} has no spike_times column; "
                              "expected spike_times with spike_times_index.")
     ids = np.asarray(group["id"][()]) if "id" in group else None
-    times = np.asarray(group["spike_times"][()], dtype=np.float64).reshape(-1)
+    mapped = _mapped(group["spike_times"], mmap_path) if mmap_path else None
+    source = group["spike_times"][()] if mapped is None else mapped
+    times = np.asarray(source, dtype=np.float64).reshape(-1)
     if "spike_times_index" in group:
         try:
             ends = read_index_ends(group["spike_times_index"], group["spike_times"])
@@ -599,18 +617,21 @@ def _read_metadata(handle, label: str) -> dict:
         "nwb_version": attr_str(handle, "nwb_version"),
         "source": label,
     }
-    for key, path in (("institution", "general/institution"), ("lab", "general/lab"),
-                      ("experimenter", "general/experimenter"),
-                      ("experiment_description", "general/experiment_description"),
-                      ("lab_session_id", "general/session_id")):
-        value = _scalar(handle, path)
-        if value not in (None, "", []):
-            meta[key] = value
-    if "general/subject" in handle:
+    general = handle.get("general")
+    present = set(general) if isinstance(general, h5py.Group) else set()
+    for key, name in (("institution", "institution"), ("lab", "lab"),
+                      ("experimenter", "experimenter"),
+                      ("experiment_description", "experiment_description"),
+                      ("lab_session_id", "session_id")):
+        if name in present:  # looking up absent paths costs more than listing the group
+            value = _scalar(general, name)
+            if value not in (None, "", []):
+                meta[key] = value
+    if "subject" in present and isinstance(general["subject"], h5py.Group):
         subject = {}
-        for key, obj in handle["general/subject"].items():
+        for key, obj in general["subject"].items():
             if isinstance(obj, h5py.Dataset):
-                value = _scalar(handle, obj.name)
+                value = _scalar(general["subject"], key)
                 if value not in (None, ""):
                     subject[key] = value
         meta["subject"] = subject

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import mmap
 import warnings
 
 import h5py
@@ -363,6 +364,25 @@ def test_order_check_agrees_with_spiketrains(rng):
             expected = False
         assert _clean(times, offsets) == expected
         assert _clean(times, offsets, block=int(rng.integers(1, 4))) == expected
+
+
+def test_mmap_read_is_identical(tmp_path, mock_file):
+    from neurodecode.data import Session, SpikeTrains
+    from neurodecode.io import write_nwb
+
+    st = SpikeTrains.from_list([[0.1, 0.5, 0.7], [], [0.2, 0.3]], unit_ids=[4, 5, 6])
+    path = write_nwb(Session(st), tmp_path / "m.nwb")
+    mapped = read_nwb(path, mmap=True)
+    base = mapped.spikes.times
+    while getattr(base, "base", None) is not None:
+        base = base.base
+    assert isinstance(base, mmap.mmap)  # mapped from the file, not copied
+    assert mapped.equals(read_nwb(path))
+    mapped.spikes.times[0] = -1.0  # copy-on-write: the file is untouched
+    assert read_nwb(path).spikes.times[0] == 0.1
+    # Files that cannot be mapped (chunked datasets from pynwb) read normally.
+    other, _ = mock_file
+    assert read_nwb(other, mmap=True).equals(read_nwb(other))
 
 
 def test_parse_location():
