@@ -16,6 +16,9 @@ _NAMES = {
     "make_recording_motifs": "neurodecode.datasets.motifs",
     "MotifDataset": "neurodecode.datasets.motifs",
     "SimulatedSession": "neurodecode.datasets.place_cells",
+    "make_visual_coding_session": "neurodecode.datasets.visual_cortex",
+    "SimulatedVisualSession": "neurodecode.datasets.visual_cortex",
+    "make_natural_movie": "neurodecode.datasets.stimuli",
 }
 
 __all__ = sorted(_NAMES)

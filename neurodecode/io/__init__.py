@@ -14,6 +14,9 @@ _NAMES = {
     "align_stimulus": "neurodecode.io.allen_ecephys",
     "describe_allen": "neurodecode.io.allen_ecephys",
     "read_allen_ophys": "neurodecode.io.allen_ophys",
+    "download": "neurodecode.io.remote",
+    "open_remote": "neurodecode.io.remote",
+    "DownloadError": "neurodecode.io.remote",
 }
 
 __all__ = sorted(_NAMES)
