@@ -30,7 +30,7 @@ def linear_predictor(x, labels, delta, loadings, intercept: bool) -> np.ndarray:
     delta : ndarray, shape (N,); loadings : ndarray, shape (N, p)
     """
     offset, feats = split_latents(x, intercept)
-    return delta[:, None] + offset[labels] + np.einsum("ntp,np->nt", feats[labels], loadings)
+    return delta[:, None] + offset[labels] + (feats[labels] @ loadings[:, :, None])[..., 0]
 
 
 def loading_posterior(x, labels, omega, kappa, intercept, prior_mean, prior_var):
@@ -48,9 +48,9 @@ def loading_posterior(x, labels, omega, kappa, intercept, prior_mean, prior_var)
     offset, feats = split_latents(x, intercept)
     N, T = omega.shape
     design = np.concatenate([np.ones((N, T, 1)), feats[labels]], axis=-1)
-    precision = np.einsum("nt,nta,ntb->nab", omega, design, design) + np.diag(1.0 / prior_var)
+    precision = np.swapaxes(design, 1, 2) @ (omega[..., None] * design) + np.diag(1.0 / prior_var)
     resid = kappa - omega * offset[labels]
-    info = np.einsum("nt,nta->na", resid, design) + prior_mean / prior_var
+    info = (resid[:, None, :] @ design)[:, 0] + prior_mean / prior_var
     return precision, info
 
 

@@ -66,9 +66,9 @@ def regression_stats(x, states, n_states: int):
     onehot[np.arange(T - 1), states[1:]] = 1.0
     u = np.concatenate([x[:, :-1], np.ones((K, T - 1, 1))], axis=-1)
     y = x[:, 1:]
-    Sxx = np.einsum("ts,kta,ktb->ksab", onehot, u, u)
-    Syx = np.einsum("ts,kta,ktb->ksab", onehot, y, u)
-    Syy = np.einsum("ts,kta,ktb->ksab", onehot, y, y)
+    Sxx = np.einsum("ts,kta,ktb->ksab", onehot, u, u, optimize=True)
+    Syx = np.einsum("ts,kta,ktb->ksab", onehot, y, u, optimize=True)
+    Syy = np.einsum("ts,kta,ktb->ksab", onehot, y, y, optimize=True)
     return Sxx, Syx, Syy, onehot.sum(0)
 
 
