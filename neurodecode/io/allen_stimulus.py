@@ -55,6 +55,7 @@ _TEXT_COLUMNS = {"stimulus_name", "image_name", "image_set", "mask", "units", "s
                  "color_triplet"}
 _TRIPLET = re.compile(r"^\s*\[\s*-?\d*\.?\d*(\s*,\s*-?\d*\.?\d*){2}\s*\]\s*$")
 INVALID_NAME = "invalid_presentation"
+_MISSING = object()
 _INTEGER_COLUMNS = {"frame", "stimulus_block", "flashes_since_change", "start_frame", "end_frame",
                     "trials_id", "image_index", "stimulus_index"}
 
@@ -117,6 +118,30 @@ def concat_presentations(tables: dict[str, pd.DataFrame], label: str = "") -> pd
     return merged
 
 
+def _cached_map(values: list, fn) -> list:
+    """``[fn(v) for v in values]``, computing ``fn`` once per distinct hashable value."""
+    cache: dict = {}
+    out = []
+    for v in values:
+        try:
+            hit = cache.get(v, _MISSING)
+        except TypeError:  # unhashable (an array read from a ragged column)
+            out.append(fn(v))
+            continue
+        if hit is _MISSING:
+            hit = cache[v] = fn(v)
+        out.append(hit)
+    return out
+
+
+def _null_text(v):
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, str) and v.strip().lower() in _NULL_TEXT:
+        return ""
+    return v
+
+
 def _parse_value(value):
     """One cell of a text column: float, tuple of floats, NaN, or the text itself."""
     if value is None:
@@ -168,23 +193,22 @@ def parse_stimulus_columns(table: pd.DataFrame) -> pd.DataFrame:
         if is_text(out[column]):
             out[column] = out[column].astype(object)
     if "color" in out.columns and out["color"].dtype == object:
-        is_triplet = out["color"].map(lambda v: isinstance(v, str) and bool(_TRIPLET.match(v)))
+        colors = out["color"].tolist()
+        is_triplet = np.array(_cached_map(
+            colors, lambda v: isinstance(v, str) and bool(_TRIPLET.match(v))), dtype=bool)
         if is_triplet.any():
-            triplets = out["color"].where(is_triplet, "")
-            out["color"] = out["color"].where(~is_triplet, "")
-            out["color_triplet"] = [tuple(float(x) for x in ast.literal_eval(v)) if v else ""
-                                    for v in triplets]
+            out["color"] = [("" if t else v) for v, t in zip(colors, is_triplet, strict=True)]
+            triplets = [v if t else "" for v, t in zip(colors, is_triplet, strict=True)]
+            out["color_triplet"] = _cached_map(
+                triplets, lambda v: tuple(float(x) for x in ast.literal_eval(v)) if v else "")
     for column in out.columns:
         values = out[column]
-        if values.dtype != object or column == "color_triplet":
+        if not is_text(values) or column == "color_triplet":
             continue
         if column in _TEXT_COLUMNS:
-            out[column] = values.map(lambda v: "" if v is None or (isinstance(v, float) and
-                                                                   np.isnan(v))
-                                     or (isinstance(v, str) and v.strip().lower() in _NULL_TEXT)
-                                     else v)
+            out[column] = _cached_map(values.tolist(), _null_text)
             continue
-        parsed = [_parse_value(v) for v in values.tolist()]
+        parsed = _cached_map(values.tolist(), _parse_value)
         if all(isinstance(v, float) for v in parsed):
             out[column] = np.asarray(parsed, dtype=np.float64)
         elif all(isinstance(v, (float, tuple)) for v in parsed):
@@ -233,17 +257,24 @@ def assign_condition_ids(table: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]
     [0, 1, 0]
     """
     columns = parameter_columns(table)
-    ids = np.empty(len(table), dtype=np.int64)
-    seen: dict[tuple, int] = {}
-    firsts = []
-    for i, row in enumerate(zip(*(table[c].tolist() for c in columns), strict=True)
-                            if columns else [()] * len(table)):
-        key = tuple(_hashable(v) for v in row)
-        cid = seen.get(key)
-        if cid is None:
-            cid = seen[key] = len(seen)
-            firsts.append(i)
-        ids[i] = cid
+    n = len(table)
+    codes = np.zeros((n, max(len(columns), 1)), dtype=np.int64)
+    for j, column in enumerate(columns):
+        values = table[column]
+        try:  # NaN is one value (use_na_sentinel=False), as AllenSDK's "null"
+            codes[:, j] = pd.factorize(values, use_na_sentinel=False)[0]
+        except TypeError:  # unhashable cells (lists, arrays)
+            lookup: dict = {}
+            codes[:, j] = [lookup.setdefault(_hashable(v), len(lookup)) for v in values.tolist()]
+    if n:
+        _, firsts, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+        order = np.argsort(firsts, kind="stable")  # number conditions by first appearance
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        ids = rank[inverse.reshape(-1)].astype(np.int64)
+        firsts = np.sort(firsts)
+    else:
+        ids, firsts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     conditions = table.iloc[firsts][columns].copy()
     conditions.index = pd.Index(np.arange(len(firsts), dtype=np.int64),
                                 name="stimulus_condition_id")
