@@ -38,7 +38,7 @@ from neurodecode.io.nwb_h5 import attr_str, neurodata_type, read_table, to_str
 from neurodecode.io.nwb_read import open_nwb, read_nwb
 
 __all__ = ["ALLEN_UNIT_FILTER", "read_allen_ecephys", "describe_allen", "align_stimulus",
-           "strip_substructure_acronym"]
+           "strip_substructure_acronym", "is_allen_ecephys"]
 
 logger = logging.getLogger("neurodecode.io")
 
@@ -342,6 +342,42 @@ def _presentations(session: Session, label: str):
 
 
 # ------------------------------------------------------------------- reading
+def is_allen_ecephys(path) -> bool:
+    """True for an NWB 2 file in the Allen Neuropixels session layout.
+
+    That is: units with ``peak_channel_id``, an electrodes table with ``location``,
+    and at least one ``intervals/*_presentations`` table (what
+    :func:`read_allen_ecephys` needs). Not NWB / unreadable files give ``False``.
+    """
+    try:
+        handle, _, owned = open_nwb(path)
+    except (OSError, NWBFormatError):
+        return False
+    try:
+        units = handle.get("units")
+        intervals = handle.get("intervals")
+        return (isinstance(units, h5py.Group) and "peak_channel_id" in units
+                and "general/extracellular_ephys/electrodes/location" in handle
+                and isinstance(intervals, h5py.Group)
+                and any(k.endswith("_presentations") for k in intervals))
+    finally:
+        if owned:
+            handle.close()
+
+
+# Large per-spike / per-sample unit columns that nothing here uses (GBs in real sessions).
+_HEAVY_UNIT_COLUMNS = ("spike_amplitudes", "waveform_mean")
+
+
+def _read_nwb_light(handle, **kwargs) -> Session:
+    """read_nwb, skipping the heavy unit columns when read_nwb offers a way to."""
+    import inspect
+
+    if "skip_unit_columns" in inspect.signature(read_nwb).parameters:
+        kwargs["skip_unit_columns"] = _HEAVY_UNIT_COLUMNS
+    return read_nwb(handle, **kwargs)
+
+
 def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = False,
                        sort_units: bool = True, load_stimuli: bool = True,
                        sort_spikes: str = "warn") -> Session:
@@ -434,7 +470,7 @@ def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = 
     settings = _unit_filter_settings(quality_filter)
     handle, label, owned = open_nwb(path)
     try:
-        session = read_nwb(handle, sort_spikes=sort_spikes, load_stimuli=load_stimuli)
+        session = _read_nwb_light(handle, sort_spikes=sort_spikes, load_stimuli=load_stimuli)
         channels = _read_channels(handle, label)
         probes = _probe_groups(handle)
         behavior = _running(session.behavior)

@@ -114,6 +114,18 @@ class OphysSession:
         xr.DataArray
             ``time`` = frame offsets × frame interval (s); NaN where the window
             leaves the recording; trial coords from the view's scalar columns.
+
+        Examples
+        --------
+        >>> t = np.arange(6) * 0.5
+        >>> dff = xr.DataArray(np.arange(12.0).reshape(6, 2), dims=("time", "unit"),
+        ...                    coords={"time": t, "unit": [7, 9]}, attrs={"bin_size": 0.5})
+        >>> gratings = pd.DataFrame({"start_frame": [1, 4], "end_frame": [3, 6],
+        ...                          "orientation": [0.0, 90.0]})
+        >>> exp = OphysSession(dff, pd.DataFrame(index=[7, 9]), {"gratings": gratings})
+        >>> X = exp.align("gratings", (-0.5, 1.0))
+        >>> X.time.values.tolist(), X.sel(unit=7).values.tolist()
+        ([-0.5, 0.0, 0.5], [[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]])
         """
         if stimulus not in self.intervals:
             raise KeyError(f"align: no stimulus {stimulus!r}; stimuli are "

@@ -316,3 +316,12 @@ def test_reads_the_simulated_session_like_a_real_one(tmp_path):
     X = align_stimulus(s, "natural_movie_one", per="frame", bin_size=1 / 30)
     assert X.sizes["trial"] == len(movie) and X.sizes["unit"] == len(expected)
     assert s.stimuli["natural_movie_one"].sizes["frame"] == 30
+
+
+def test_is_allen_ecephys(vc_path, tmp_path, shared_data):
+    from neurodecode.io.allen_ecephys import is_allen_ecephys
+
+    assert is_allen_ecephys(vc_path)
+    assert not is_allen_ecephys(write_ophys_nwb1(tmp_path / "ophys.nwb"))
+    assert not is_allen_ecephys(tmp_path / "missing.nwb")
+    assert not is_allen_ecephys(shared_data / "nwb_corpus" / "pynapple_A8604-211122.nwb")
