@@ -17,6 +17,7 @@ documents, without depending on AllenSDK:
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 
 import h5py
@@ -402,7 +403,8 @@ def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = 
         kept). The raw acronym stays in ``ecephys_structure_acronym``.
     sort_units : bool
         Order units as AllenSDK does (probe, then vertical then horizontal position
-        of the peak channel); else file order.
+        of the peak channel; units on the same channel keep file order); else file
+        order.
     load_stimuli : bool
         Read ``stimulus/templates`` (movies, natural scenes) into ``session.stimuli``.
     sort_spikes : {"warn", "raise", "assume"}
@@ -493,6 +495,10 @@ def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = 
     if settings is not None:
         logger.info("%s: Allen unit filter (%s) kept %d of %d units.", label,
                     ", ".join(f"{k}={v}" for k, v in settings.items()), keep.sum(), n_file)
+        if n_file and not keep.any():
+            warnings.warn(f"{label}: the Allen unit filter removed all {n_file} units "
+                          f"(failing: {report['n_failing']}); pass quality_filter=False to keep "
+                          "them.", UserWarning, stacklevel=2)
     else:
         logger.info("%s: Allen unit filter off; all %d units kept.", label, n_file)
     positions = np.flatnonzero(keep)
@@ -688,6 +694,8 @@ def describe_allen(session: Session) -> str:
       LGd                    1
     ...
     """
+    if hasattr(session, "dff"):  # a 2-photon OphysSession
+        return _describe_ophys(session)
     meta = session.metadata
     lines = [f"Allen {meta.get('allen_dataset', 'session').replace('_', ' ')} "
              f"{meta.get('session_id', '')}"]
@@ -736,5 +744,26 @@ def describe_allen(session: Session) -> str:
             lines.append(f"  {len(cond)} stimulus conditions")
     if len(session.behavior.data_vars):
         lines.append("Behaviour: " + ", ".join(map(str, session.behavior.data_vars)))
+    lines.append(f"Eye tracking: {'yes' if meta.get('has_eye_tracking') else 'no'}")
+    return "\n".join(lines)
+
+
+def _describe_ophys(exp) -> str:
+    meta = exp.metadata
+    lines = [f"Allen visual coding 2p experiment {meta.get('session_id', '')}"
+             f" ({meta.get('session_type', '')})",
+             f"  {exp.dff.sizes['unit']} cells in {meta.get('targeted_structure', '?')} at "
+             f"{meta.get('imaging_depth_um', float('nan')):g} um, cre line "
+             f"{meta.get('cre_line', '?')}; {exp.dff.sizes['time']} imaging frames at "
+             f"{1 / exp.dff.attrs['bin_size']:.2f} Hz"]
+    table = exp.intervals.get("stimulus_presentations")
+    if table is not None and len(table):
+        lines.append(f"Stimulus presentations: {len(table)} rows")
+        for name in dict.fromkeys(table["stimulus_name"].tolist()):
+            part = table[table["stimulus_name"] == name]
+            lines.append(f"  {name:<30} {len(part):>7} rows  frames {part['start_frame'].min()}"
+                         f"-{part['end_frame'].max()}")
+    if len(exp.behavior.data_vars):
+        lines.append("Behaviour: " + ", ".join(map(str, exp.behavior.data_vars)))
     lines.append(f"Eye tracking: {'yes' if meta.get('has_eye_tracking') else 'no'}")
     return "\n".join(lines)

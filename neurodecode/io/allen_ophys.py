@@ -33,7 +33,7 @@ from neurodecode.errors import NWBFormatError
 from neurodecode.io.allen_stimulus import assign_condition_ids, stimulus_views
 from neurodecode.io.nwb_h5 import to_str
 
-__all__ = ["OphysSession", "read_allen_ophys"]
+__all__ = ["OphysSession", "read_allen_ophys", "is_allen_ophys"]
 
 PIPELINE = "processing/brain_observatory_pipeline"
 _META = {
@@ -238,6 +238,17 @@ def _series(f, path: str, name: str, axis=None) -> xr.DataArray | None:
     if data.ndim == 2:
         coords[dims[1]] = axis if axis and len(axis) == data.shape[1] else np.arange(data.shape[1])
     return xr.DataArray(data, dims=dims, coords=coords, attrs={"description": path})
+
+
+def is_allen_ophys(path) -> bool:
+    """True for an NWB 1.x file with the Brain Observatory dF/F traces (what
+    :func:`read_allen_ophys` reads); unreadable or other files give ``False``."""
+    try:
+        with h5py.File(path, "r") as f:
+            return (isinstance(f.get("nwb_version"), h5py.Dataset)
+                    and f"{PIPELINE}/DfOverF/imaging_plane_1/data" in f)
+    except (OSError, TypeError, ValueError):
+        return False
 
 
 def read_allen_ophys(path) -> OphysSession:

@@ -129,3 +129,15 @@ def test_bad_files(tmp_path, path):
         f["processing/brain_observatory_pipeline/ImageSegmentation/cell_specimen_ids"] = [1, 2]
     with pytest.raises(NWBFormatError, match="2 ids for 3 dF/F traces"):
         read_allen_ophys(bad_ids)
+
+
+def test_detect_and_describe(exp, path, tmp_path):
+    from neurodecode.io import describe_allen
+    from neurodecode.io.allen_ophys import is_allen_ophys
+
+    assert is_allen_ophys(path)
+    assert not is_allen_ophys(write_visual_coding_session(tmp_path / "nwb2.nwb"))
+    assert not is_allen_ophys(tmp_path / "missing.nwb")
+    text = describe_allen(exp)
+    assert "3 cells in VISp at 175 um" in text and "natural_movie_one" in text
+    assert "Eye tracking: yes" in text
