@@ -320,6 +320,8 @@ def _presentations(session: Session, label: str):
     table = parse_stimulus_columns(table)
     if "stimulus_index" in table.columns:  # AllenSDK drops it (an index into the pickle)
         table = table.drop(columns=["stimulus_index"])
+    if "duration" not in table.columns:  # as EcephysSession adds it
+        table["duration"] = table["stop_time"] - table["start_time"]
     if "stimulus_block" in table.columns:
         block = table["stimulus_block"].to_numpy(dtype=np.float64)
         if np.all(np.isfinite(block)):  # Visual Coding writes it as float64
@@ -421,7 +423,7 @@ def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = 
         - ``intervals``:
           ``"stimulus_presentations"``: every ``*_presentations`` table combined as
           AllenSDK does (see :mod:`neurodecode.io.allen_stimulus`), indexed by
-          ``stimulus_presentation_id``, with ``stimulus_condition_id``;
+          ``stimulus_presentation_id``, with ``duration`` and ``stimulus_condition_id``;
           one view per stimulus name (``"natural_movie_one"``,
           ``"drifting_gratings"``, ``"natural_scenes"``, ``"spontaneous"``…): the
           rows of the combined table with that ``stimulus_name``, same ids, its
