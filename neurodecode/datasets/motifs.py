@@ -135,7 +135,8 @@ def _events_table(onsets, kind, bin_size, warps=None):
 def make_icann_motifs(n_units: int = 128, n_motifs: int = 8, n_delays: int = 31,
                       n_time: int = 1000, n_trials: int | None = None, *,
                       p_A: float = 0.01, p_B: float = 0.005, kernel_density: float = 0.01,
-                      amplitude: float = 6.0, tau_rise: float = 2.0, tau_decay: float = 20.0,
+                      amplitude: float = 7.0, weight_low: float = 0.0, tau_rise: float = 2.0,
+                      tau_decay: float = 20.0,
                       bin_size: float = 0.001, random_state=None) -> MotifDataset:
     """Raster from the ICANN 2023 generative model of spiking motifs.
 
@@ -154,8 +155,11 @@ def make_icann_motifs(n_units: int = 128, n_motifs: int = 8, n_delays: int = 31,
     kernel_density : float
         Fraction of (neuron, delay) entries of each kernel that are non-zero.
     amplitude : float
-        Largest logit increment; each active entry is ``amplitude · U(0.5, 1) ·
+        Largest logit increment; each active entry is ``amplitude · U(weight_low, 1) ·
         envelope(δ)``.
+    weight_low : float
+        Lower bound of the uniform weight factor (0: weights spread down to 0,
+        which makes an unweighted template detector fall behind the oracle).
     tau_rise, tau_decay : float
         Envelope time constants in bins (:func:`motif_envelope`).
     bin_size : float
@@ -189,7 +193,7 @@ def make_icann_motifs(n_units: int = 128, n_motifs: int = 8, n_delays: int = 31,
     for b in range(n_motifs):
         if not mask[b].any():
             mask[b, rng.integers(n_units), rng.integers(n_delays)] = True
-    kernels = mask * amplitude * rng.uniform(0.5, 1.0, mask.shape) * env
+    kernels = mask * amplitude * rng.uniform(weight_low, 1.0, mask.shape) * env
     # onsets from D-1 bins before the window so the raster starts stationary
     onsets_full = rng.random((n_rep, n_time + n_delays - 1, n_motifs)) < p_B
     drive = np.full((n_rep, n_time + n_delays - 1, n_units), _logit(p_A))
@@ -206,7 +210,8 @@ def make_icann_motifs(n_units: int = 128, n_motifs: int = 8, n_delays: int = 31,
     delays = np.where(kernels.max(axis=2) > 0, kernels.argmax(axis=2), np.nan)
     params = dict(n_units=n_units, n_motifs=n_motifs, n_delays=n_delays, n_time=n_time,
                   n_trials=n_trials, p_A=p_A, p_B=p_B, kernel_density=kernel_density,
-                  amplitude=amplitude, tau_rise=tau_rise, tau_decay=tau_decay,
+                  amplitude=amplitude, weight_low=weight_low, tau_rise=tau_rise,
+                  tau_decay=tau_decay,
                   bin_size=bin_size, random_state=random_state)
     return MotifDataset(spikes=spikes, labels=labels, kernels=kernels, delays=delays,
                         events=_events_table(onsets, "motif", bin_size), params=params)

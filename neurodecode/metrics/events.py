@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["local_maxima", "match_events", "event_counts", "event_f1", "onset_auc",
-           "event_average_precision", "kernel_correlation", "delay_accuracy", "throughput"]
+           "event_average_precision", "oracle_threshold_recall", "kernel_correlation",
+           "delay_accuracy", "throughput"]
 
 
 def _values(a, name):
@@ -247,6 +248,47 @@ def event_average_precision(scores, y_true, tolerance: int = 2, min_distance: in
     if average is None:
         return per
     raise ValueError(f"`average` must be 'macro' or None, got {average!r}")
+
+
+def oracle_threshold_recall(scores, y_true, tolerance: int = 0, min_distance: int = 1,
+                            average: str | None = "micro"):
+    """Recall when each motif's threshold lets through as many peaks as it has true onsets.
+
+    The "oracle threshold" of Perrinet (ICANN 2023): per motif, the ``k``
+    highest local maxima are kept, ``k`` = its number of true onsets (so
+    recall = precision), and matched one-to-one within ``tolerance`` bins.
+
+    Examples
+    --------
+    >>> s = np.array([[0.9], [0.1], [0.2], [0.8], [0.0]]); y = np.array([[1], [0], [0], [0], [1]])
+    >>> oracle_threshold_recall(s, y)
+    0.5
+    """
+    s, yt = _as_3d(scores, "scores").astype(np.float64), _as_3d(y_true, "y_true")
+    if s.shape != yt.shape:
+        raise ValueError(f"scores {s.shape} and y_true {yt.shape} must have the same shape")
+    peaks = local_maxima(s, min_distance=max(int(min_distance), 1))
+    hits = np.zeros(s.shape[2])
+    n_true = np.zeros(s.shape[2])
+    for m in range(s.shape[2]):
+        k = int(yt[..., m].sum())
+        n_true[m] = k
+        if k == 0:
+            continue
+        r, t = np.nonzero(peaks[..., m])
+        keep = np.argsort(-s[r, t, m], kind="stable")[:k]
+        r, t = r[keep], t[keep]
+        for trial in range(s.shape[0]):
+            hits[m] += len(match_events(np.flatnonzero(yt[trial, :, m]), t[r == trial],
+                                        tolerance)[0])
+    if average == "micro":
+        return float(hits.sum() / max(n_true.sum(), 1))
+    per = np.where(n_true > 0, hits / np.maximum(n_true, 1), np.nan)
+    if average == "macro":
+        return float(np.nanmean(per))
+    if average is None:
+        return per
+    raise ValueError(f"`average` must be 'micro', 'macro' or None, got {average!r}")
 
 
 def _average_precision(hits, values, n_true):

@@ -9,6 +9,9 @@ import importlib
 
 _NAMES: dict[str, str] = {
     "plot_raster": "neurodecode.plot.rasters",
+    "plot_motif_kernels": "neurodecode.plot.motifs",
+    "plot_motif_detections": "neurodecode.plot.motifs",
+    "plot_pruning_curve": "neurodecode.plot.motifs",
     "plot_bicluster_raster": "neurodecode.plot.biclusters",
     "plot_traces": "neurodecode.plot.biclusters",
     "plot_decoded_trace": "neurodecode.plot.rasters",

@@ -9,7 +9,35 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtr
 
-__all__ = ["matched_filter_kernels", "icann_oracle_kernels", "correlation_kernels"]
+__all__ = ["expected_spike_kernels", "matched_filter_kernels", "icann_oracle_kernels",
+           "correlation_kernels"]
+
+
+def expected_spike_kernels(delays, n_delays: int, *, dropout: float, jitter_bins: float,
+                           time_warp: float = 0.0) -> np.ndarray:
+    """Expected motif spikes per (motif, unit, delay bin) of single-spike motifs.
+
+    A member with delay ``d`` fires with probability ``1 - dropout`` at
+    ``d`` plus Gaussian jitter (``jitter_bins``, widened by the time-warp
+    spread), binned like :func:`~neurodecode.datasets.motifs.make_recording_motifs`.
+    This is the motif's true kernel as the data show it (the binary delay
+    kernel blurred by the jitter).
+
+    Returns
+    -------
+    ndarray (n_motifs, n_units, n_delays)
+    """
+    d = np.asarray(delays, dtype=np.float64)
+    member = np.isfinite(d)
+    grid = np.arange(n_delays, dtype=np.float64)
+    sigma = np.sqrt(jitter_bins ** 2 + (time_warp * np.nan_to_num(d)) ** 2 / 3.0)
+    centre = np.nan_to_num(d)[..., None]
+    if np.all(sigma == 0):
+        prob = (grid == centre).astype(np.float64)
+    else:
+        s = np.maximum(sigma, 1e-9)[..., None]
+        prob = ndtr((grid + 0.5 - centre) / s) - ndtr((grid - 0.5 - centre) / s)
+    return (1.0 - dropout) * prob * member[..., None]
 
 
 def matched_filter_kernels(delays, n_delays: int, *, dropout: float, jitter_bins: float,
@@ -40,17 +68,8 @@ def matched_filter_kernels(delays, n_delays: int, *, dropout: float, jitter_bins
     bias : ndarray (n_motifs,)
     """
     d = np.asarray(delays, dtype=np.float64)
-    member = np.isfinite(d)
-    grid = np.arange(n_delays, dtype=np.float64)
-    sigma = np.sqrt(jitter_bins ** 2 + (time_warp * np.nan_to_num(d)) ** 2 / 3.0)
-    centre = np.nan_to_num(d)[..., None]
-    # spikes are placed at onset-bin centre + delay + jitter and binned with floor
-    if np.all(sigma == 0):
-        prob = (grid == centre).astype(np.float64)
-    else:
-        s = np.maximum(sigma, 1e-9)[..., None]
-        prob = ndtr((grid + 0.5 - centre) / s) - ndtr((grid - 0.5 - centre) / s)
-    lam1 = (1.0 - dropout) * prob * member[..., None]
+    lam1 = expected_spike_kernels(d, n_delays, dropout=dropout, jitter_bins=jitter_bins,
+                                  time_warp=time_warp)
     lam0 = np.broadcast_to(np.asarray(background_prob, dtype=np.float64), d.shape[1:])
     lam0 = np.maximum(lam0, 1e-9)[None, :, None]
     kernels = np.log1p(lam1 / lam0)

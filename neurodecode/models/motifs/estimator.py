@@ -136,8 +136,15 @@ class SpikingMotifDetector(BaseEstimator):
         F1 sets the threshold. 0 uses all bins for both.
     early_stopping : bool
         Keep the state with the lowest held-out loss (instead of the last one).
+    discovery : {"lags", "cnmf"}
+        Discovery without labels: ``"lags"`` seeds motifs from sharp
+        cross-correlogram lags and refines them by alternating detection and
+        kernel re-estimation (``discovery_rounds`` rounds); ``"cnmf"`` is a
+        convolutive non-negative factorisation (``discovery_iter``,
+        ``discovery_sparsity``, ``discovery_smooth``).
+    discovery_rounds : int
     discovery_iter, discovery_sparsity, discovery_smooth : int, float, float
-        Iterations, onset L1 penalty and raster smoothing (bins) of discovery.
+        Iterations, onset L1 penalty and raster smoothing (bins) of "cnmf".
     n_surrogates : int
         Dithered surrogates used to set the discovery threshold.
     dither : int
@@ -180,6 +187,7 @@ class SpikingMotifDetector(BaseEstimator):
                  class_weight="balanced", ignore_radius: int = 1, sigma=(1.0, 0.3),
                  tolerance: int = 2, min_distance=None, threshold="auto",
                  validation_fraction: float = 0.2, early_stopping: bool = False,
+                 discovery: str = "lags", discovery_rounds: int = 5,
                  discovery_iter: int = 200, discovery_sparsity: float = 0.5,
                  discovery_smooth: float = 1.0, n_surrogates: int = 5, dither: int = 10,
                  alpha: float = 1e-4, random_state=None, device="auto", verbose: bool = False):
@@ -200,6 +208,8 @@ class SpikingMotifDetector(BaseEstimator):
         self.threshold = threshold
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
+        self.discovery = discovery
+        self.discovery_rounds = discovery_rounds
         self.discovery_iter = discovery_iter
         self.discovery_sparsity = discovery_sparsity
         self.discovery_smooth = discovery_smooth
@@ -384,28 +394,47 @@ class SpikingMotifDetector(BaseEstimator):
             raise ValueError("discovery (fit without `y`) needs `n_motifs` >= 1")
         n_motifs = int(self.n_motifs)
         self.motifs_ = np.arange(n_motifs)
-        gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
-        with tqdm(total=self.discovery_iter, desc="discovery", disable=not self.verbose,
-                  leave=False) as bar:
-            last = [0]
+        if self.discovery == "lags":
+            from neurodecode.models.motifs.unsupervised import discover_motifs
 
-            def progress(step, loss):
-                bar.update(step + 1 - last[0])
-                last[0] = step + 1
-                bar.set_postfix(loss=loss)
+            result = discover_motifs(values, n_motifs, self.n_delays,
+                                     n_rounds=self.discovery_rounds, rng=rng, device=device,
+                                     dither=int(self.dither), alpha=float(self.alpha),
+                                     min_distance=self._min_distance())
+            self.templates_ = result["W"].astype(np.float64)
+            self.kernels_ = result["kernels"].astype(np.float64)
+            self.bias_ = result["bias"].astype(np.float64)
+            null_threshold = result["threshold"]
+            info["discovery"] = {"seeds": result["seeds"]}
+        elif self.discovery == "cnmf":
+            gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
+            with tqdm(total=self.discovery_iter, desc="discovery", disable=not self.verbose,
+                      leave=False) as bar:
+                last = [0]
 
-            result = conv_nmf(to_torch(values.astype(np.float32), device), n_motifs,
-                              self.n_delays, max_iter=self.discovery_iter,
-                              sparsity=self.discovery_sparsity, smooth=self.discovery_smooth,
-                              generator=gen, progress=progress)
-        kernels, bias = templates_to_kernels(result["W"], result["H"], result["baseline"])
-        self.templates_ = result["W"].cpu().numpy().astype(np.float64)
-        self.kernels_ = kernels.cpu().numpy().astype(np.float64)
-        self.bias_ = bias.cpu().numpy().astype(np.float64)
+                def progress(step, loss):
+                    bar.update(step + 1 - last[0])
+                    last[0] = step + 1
+                    bar.set_postfix(loss=loss)
+
+                result = conv_nmf(to_torch(values.astype(np.float32), device), n_motifs,
+                                  self.n_delays, max_iter=self.discovery_iter,
+                                  sparsity=self.discovery_sparsity,
+                                  smooth=self.discovery_smooth, generator=gen,
+                                  progress=progress)
+            kernels, bias = templates_to_kernels(result["W"], result["H"], result["baseline"])
+            self.templates_ = result["W"].cpu().numpy().astype(np.float64)
+            self.kernels_ = kernels.cpu().numpy().astype(np.float64)
+            self.bias_ = bias.cpu().numpy().astype(np.float64)
+            null_threshold = None
+            info["discovery"] = {"loss": result["loss"]}
+        else:
+            raise ValueError(f"`discovery` must be 'lags' or 'cnmf', got {self.discovery!r}")
         self.delays_ = self.templates_.argmax(axis=-1).astype(np.float64)
         self.mode_ = "discovery"
-        info["discovery"] = {"loss": result["loss"]}
-        if isinstance(self.threshold, str):
+        if isinstance(self.threshold, str) and null_threshold is not None:
+            self.threshold_ = np.asarray(null_threshold, dtype=np.float64)
+        elif isinstance(self.threshold, str):
             null = self._surrogate_scores(values, self.n_surrogates, "dither", rng)
             flat = null.transpose(3, 0, 1, 2).reshape(n_motifs, -1)
             self.threshold_ = np.quantile(flat, 1 - self.alpha, axis=1)
