@@ -35,7 +35,7 @@ def frame_identification_chance(n_frames: int, tolerance: int) -> float:
     Examples
     --------
     >>> round(frame_identification_chance(300, 30), 4)
-    0.1933
+    0.193
     >>> round(frame_identification_chance(300, 0), 4)
     0.0033
     """
