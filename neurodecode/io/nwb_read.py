@@ -141,7 +141,8 @@ def _check_nwb(handle: h5py.File, label: str) -> None:
 
 # ------------------------------------------------------------------- reading
 def read_nwb(source, *, sort_spikes: str = "warn", load_behavior=True, load_stimuli: bool = True,
-             load_intervals: bool = True, mmap: bool = False) -> Session:
+             load_intervals: bool = True, mmap: bool = False,
+             skip_unit_columns=()) -> Session:
     """Read an NWB 2.x file into a :class:`~neurodecode.data.Session`.
 
     Parameters
@@ -160,6 +161,9 @@ def read_nwb(source, *, sort_spikes: str = "warn", load_behavior=True, load_stim
         Read stimulus templates.
     load_intervals : bool
         Read ``/intervals`` tables.
+    skip_unit_columns : iterable of str
+        Units columns not to read (with their indexes), e.g. the per-spike
+        ``spike_amplitudes`` or ``waveform_mean`` of Allen files, which can be GBs.
     mmap : bool
         Map ``spike_times`` from the file (copy-on-write) instead of copying it, when
         ``source`` is a path and the dataset is contiguous and unfiltered (as
@@ -233,7 +237,7 @@ def read_nwb(source, *, sort_spikes: str = "warn", load_behavior=True, load_stim
         else:
             clean = _clean(times, offsets)
         try:
-            units = _read_units_table(handle, units_group, ids)
+            units = _read_units_table(handle, units_group, ids, set(skip_unit_columns))
             intervals = _read_intervals(handle) if load_intervals else {}
             behavior = _read_behavior(handle, load_behavior) if load_behavior else xr.Dataset()
             stimuli = _read_stimuli(handle) if load_stimuli else {}
@@ -315,8 +319,9 @@ def _read_spike_arrays(group: h5py.Group, label: str, mmap_path: str | None = No
     return times, np.concatenate([[0], ends]), ids
 
 
-def _read_units_table(handle, group: h5py.Group, ids: np.ndarray) -> pd.DataFrame:
-    _, columns = read_table(group, skip={"spike_times"}, ids=ids)
+def _read_units_table(handle, group: h5py.Group, ids: np.ndarray, skip=frozenset()
+                      ) -> pd.DataFrame:
+    _, columns = read_table(group, skip={"spike_times", *skip}, ids=ids)
     units = pd.DataFrame(_fitting_columns(columns, ids.size, group),
                          index=pd.Index(ids, name="unit_id"))
     region_rows = None

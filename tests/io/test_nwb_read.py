@@ -94,6 +94,9 @@ def test_units_spikes_and_brain_area(mock_file):
     # First electrode's location; compound strings parsed; placeholders unknown.
     assert s.units["brain_area"].tolist() == ["CA1", "DG", "", "V1"]
     assert [e.tolist() for e in s.units["electrodes"]] == [[100, 101], [102], [103], [104]]
+    light = read_nwb(path, skip_unit_columns=["quality", "electrodes"])
+    assert list(light.units.columns) == ["snr", "brain_area"]
+    assert light.units["brain_area"].tolist() == ["", "", "", ""]  # no electrodes read
 
 
 def test_same_tables_as_pynwb(mock_file):
