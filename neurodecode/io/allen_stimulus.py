@@ -404,6 +404,10 @@ def stimulus_views(presentations: pd.DataFrame, reserved=()) -> dict[str, pd.Dat
             elif values.dtype == object and len(values) and all(
                     isinstance(v, (bool, np.bool_)) for v in values):
                 rows[column] = values.astype(bool)
+            elif values.dtype == object and len(values) and all(
+                    isinstance(v, (float, int, np.floating, np.integer))
+                    and not isinstance(v, (bool, np.bool_)) for v in values):
+                rows[column] = values.astype(np.float64)  # e.g. static gratings' phase
         if name != INVALID_NAME:
             rows["repeat"] = repeat_numbers(rows)
         views[name] = rows

@@ -87,8 +87,10 @@ def test_views_drop_empty_columns_and_count_repeats():
                       "stimulus_name": ["m", "x", "m", "m"], "frame": [0.0, np.nan, 1.0, 0.0],
                       "orientation": [np.nan, 45.0, np.nan, np.nan],
                       "stimulus_condition_id": [0, 1, 2, 0]})
+    t["phase"] = pd.Series([0.25, (1.0, 1.0), 0.5, 0.75], dtype=object)
     views = stimulus_views(t, reserved=("x",))
     assert list(views) == ["m"]
+    assert views["m"]["phase"].dtype == np.float64  # numbers again once the tuple row is gone
     m = views["m"]
     assert "orientation" not in m and m["frame"].dtype == np.int64
     assert m["repeat"].tolist() == [0, 0, 1]
