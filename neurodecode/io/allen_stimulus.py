@@ -47,7 +47,8 @@ NON_PARAMETER_COLUMNS = (
     "start_time", "stop_time", "duration", "stimulus_block", "stimulus_index",
     "stimulus_condition_id", "stimulus_presentation_id", "repeat",
     "start_frame", "end_frame", "flashes_since_change", "is_change", "is_sham_change",
-    "active", "trials_id", "is_image_novel", "rewarded", "stimulus_block_name",
+    "active", "trials_id", "is_image_novel", "rewarded", "stimulus_block_name", "movie_repeat",
+    "end_time",
 )
 _NULL_TEXT = {"", "null", "none", "nan", "n/a", "na"}
 _DROP = ("tags", "timeseries")
@@ -57,7 +58,8 @@ _TRIPLET = re.compile(r"^\s*\[\s*-?\d*\.?\d*(\s*,\s*-?\d*\.?\d*){2}\s*\]\s*$")
 INVALID_NAME = "invalid_presentation"
 _MISSING = object()
 _INTEGER_COLUMNS = {"frame", "stimulus_block", "flashes_since_change", "start_frame", "end_frame",
-                    "trials_id", "image_index", "stimulus_index"}
+                    "trials_id", "image_index", "stimulus_index", "movie_frame_index",
+                    "movie_repeat"}
 
 
 def is_text(values: pd.Series) -> bool:
@@ -370,6 +372,8 @@ def repeat_numbers(table: pd.DataFrame) -> np.ndarray:
 def stimulus_views(presentations: pd.DataFrame, reserved=()) -> dict[str, pd.DataFrame]:
     """One table per ``stimulus_name``: its rows of the combined table, plus ``repeat``.
 
+    Visual Behavior movies' ``movie_frame_index`` is copied to ``frame``.
+
     Rows keep their ``stimulus_presentation_id`` index; columns that are empty for
     that stimulus (all NaN / all ``""``) are dropped. Names in ``reserved`` (other
     interval tables) and blank names are skipped; masked rows
@@ -408,6 +412,8 @@ def stimulus_views(presentations: pd.DataFrame, reserved=()) -> dict[str, pd.Dat
                     isinstance(v, (float, int, np.floating, np.integer))
                     and not isinstance(v, (bool, np.bool_)) for v in values):
                 rows[column] = values.astype(np.float64)  # e.g. static gratings' phase
+        if "frame" not in rows.columns and "movie_frame_index" in rows.columns:
+            rows["frame"] = rows["movie_frame_index"]  # Visual Behavior's name for it
         if name != INVALID_NAME:
             rows["repeat"] = repeat_numbers(rows)
         views[name] = rows

@@ -281,7 +281,9 @@ def write_visual_coding_session(path, *, eye_tracking: bool = False):
 VB_IMAGES = ["im000", "im000", "im031", "im031", "omitted", "im031", "im054", "im054"]
 VB_IS_CHANGE = [False, False, True, False, False, False, True, False]
 VB_START, VB_DT = 20.0, 0.75
-VB_EXPECTED_CONDITIONS = [0, 1, 1, 2, 2, 3, 2, 4, 4]  # spontaneous first, then the flashes
+VB_MOVIE_START, VB_MOVIE_FRAMES, VB_MOVIE_REPEATS = 40.0, 3, 2
+# spontaneous first, then the flashes (by image), then the movie frames (by frame index)
+VB_EXPECTED_CONDITIONS = [0, 1, 1, 2, 2, 3, 2, 4, 4, 5, 6, 7, 5, 6, 7]
 
 
 def write_visual_behavior_session(path):
@@ -308,6 +310,16 @@ def write_visual_behavior_session(path):
                             start_frame=np.int64(1200 + 45 * i),
                             end_frame=np.int64(1215 + 45 * i), trials_id=np.int64(i // 4)))
     _add_table(nwb, "Natural_Images_Lum_Matched_set_ophys_G_2019", flashes, stim_ts)
+    movie = []
+    for r in range(VB_MOVIE_REPEATS):
+        for k in range(VB_MOVIE_FRAMES):
+            start = VB_MOVIE_START + r * 0.1 * VB_MOVIE_FRAMES + 0.1 * k
+            movie.append(dict(start_time=start, stop_time=start + 0.1,
+                              stimulus_name="natural_movie_one", stimulus_block=np.int64(2),
+                              duration=0.1, movie_frame_index=np.int64(k),
+                              movie_repeat=np.int64(r), start_frame=np.int64(2400 + 6 * k),
+                              end_frame=np.int64(2406 + 6 * k)))
+    _add_table(nwb, "natural_movie_one", movie, stim_ts)
     spont = dict(start_time=0.0, stop_time=20.0, stimulus_name="spontaneous",
                  stimulus_block=np.int64(1), duration=20.0)
     _add_table(nwb, "spontaneous", [spont], stim_ts)

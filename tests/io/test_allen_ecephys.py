@@ -251,6 +251,11 @@ def test_visual_behavior_layout(vbn):
     assert X.sizes["trial"] == 2 and X.image_name.values.tolist() == ["im031", "im054"]
     T = vbn.align("trials", (-0.5, 0.5), 0.05, event_column="change_time_no_display_delay")
     assert T.sizes["trial"] == 2
+    movie = vbn.intervals["natural_movie_one"]  # movie_frame_index / movie_repeat layout
+    assert movie["frame"].tolist() == [0, 1, 2, 0, 1, 2]
+    assert movie["repeat"].tolist() == movie["movie_repeat"].tolist() == [0, 0, 0, 1, 1, 1]
+    M = align_stimulus(vbn, "natural_movie_one", per="repeat", bin_size=0.1)
+    assert M.sizes["trial"] == 2 and (M.frame.values == [0, 1, 2]).all()
 
 
 # ---------------------------------------------------------------- bad input
