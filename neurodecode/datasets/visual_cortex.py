@@ -574,9 +574,10 @@ def _rates(params, fields, grid, running, movie, scenes, tables, fps, deg_per_pi
             rates[:, group] = (p["baseline_rate"].to_numpy()[None] + driven) * gain
     # Mean rate over each movie frame presentation (truth for decoding).
     n_frames = n_movie
-    start = np.searchsorted(grid, nm["start_time"].to_numpy())
-    stop = np.searchsorted(grid, nm["stop_time"].to_numpy())
-    cum = np.concatenate([np.zeros((1, n_units)), np.cumsum(rates, axis=0, dtype=np.float64)])
+    start = np.searchsorted(grid, nm["start_time"].to_numpy()) - a
+    stop = np.searchsorted(grid, nm["stop_time"].to_numpy()) - a
+    cum = np.concatenate([np.zeros((1, n_units)),
+                          np.cumsum(rates[a:b], axis=0, dtype=np.float64)])
     per_frame = (cum[stop] - cum[start]) / np.maximum(stop - start, 1)[:, None]
     movie_rate = per_frame.reshape(movie_repeats, n_frames, n_units)
     return rates, movie_rate
