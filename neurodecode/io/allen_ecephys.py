@@ -159,21 +159,30 @@ def _attach_channels(units: pd.DataFrame, channels: pd.DataFrame, strip: bool,
     return units
 
 
-def _unit_filter_settings(quality_filter) -> dict | None:
+def _unit_filter_settings(quality_filter, behavior: bool) -> tuple[dict | None, str]:
+    """``(criteria or None, where they come from)``."""
+    if isinstance(quality_filter, str):
+        if quality_filter != "auto":
+            raise ValueError("read_allen_ecephys: `quality_filter` must be 'auto', True, False "
+                             f"or a dict, not {quality_filter!r}.")
+        if behavior:
+            return None, "AllenSDK default for Visual Behavior (BehaviorEcephysSession.get_units" \
+                         ": no filter)"
+        return dict(ALLEN_UNIT_FILTER), "AllenSDK default for Visual Coding (EcephysSession)"
     if quality_filter is False or quality_filter is None:
-        return None
+        return None, "quality_filter=False"
     settings = dict(ALLEN_UNIT_FILTER)
     if quality_filter is True:
-        return settings
+        return settings, "quality_filter=True (AllenSDK EcephysSession criteria)"
     if isinstance(quality_filter, Mapping):
         unknown = set(quality_filter) - set(settings)
         if unknown:
             raise ValueError(f"read_allen_ecephys: unknown `quality_filter` keys "
                              f"{sorted(unknown)}; known: {sorted(settings)}.")
         settings.update(quality_filter)
-        return settings
-    raise TypeError("read_allen_ecephys: `quality_filter` must be True, False or a dict of "
-                    f"ALLEN_UNIT_FILTER overrides, not {type(quality_filter).__name__}.")
+        return settings, "quality_filter dict (overrides of AllenSDK EcephysSession criteria)"
+    raise TypeError("read_allen_ecephys: `quality_filter` must be 'auto', True, False or a dict "
+                    f"of ALLEN_UNIT_FILTER overrides, not {type(quality_filter).__name__}.")
 
 
 def unit_filter_mask(units: pd.DataFrame, settings: Mapping, label: str = "") -> tuple:
@@ -381,7 +390,7 @@ def _read_nwb_light(handle, **kwargs) -> Session:
     return read_nwb(handle, **kwargs)
 
 
-def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = False,
+def read_allen_ecephys(path, *, quality_filter="auto", strip_substructure: bool = False,
                        sort_units: bool = True, load_stimuli: bool = True,
                        sort_spikes: str = "warn") -> Session:
     """Read an Allen Neuropixels session NWB file (Visual Coding or Visual Behavior).
@@ -391,15 +400,18 @@ def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = 
     path : str, Path, h5py.File or file-like
         The session file (``session_<id>.nwb`` from DANDI:000021 / AllenSDK's cache,
         or a ``sub-*_ses-*_ogen.nwb`` / ``ecephys.nwb`` session from DANDI:000713).
-    quality_filter : bool or dict
-        ``True`` (default) keeps the units AllenSDK's ``EcephysSession`` keeps by
-        default (:data:`ALLEN_UNIT_FILTER`): peak channel with ``valid_data``,
+    quality_filter : "auto", bool or dict
+        ``True`` keeps the units AllenSDK's ``EcephysSession`` keeps by default
+        (:data:`ALLEN_UNIT_FILTER`): peak channel with ``valid_data``,
         ``quality == "good"``, peak channel inside the brain,
         ``amplitude_cutoff <= 0.1``, ``presence_ratio >= 0.95``,
         ``isi_violations <= 0.5``. ``False`` keeps every unit. A dict overrides some
-        criteria (e.g. ``{"amplitude_cutoff_maximum": None}``). What was applied
-        and how many units each criterion removed go to the ``neurodecode.io``
-        logger (INFO) and to ``metadata["unit_filter"]``.
+        criteria (e.g. ``{"amplitude_cutoff_maximum": None}``). ``"auto"`` (default)
+        does what AllenSDK does by default for the dataset: the filter above for
+        Visual Coding, no filter for Visual Behavior
+        (``BehaviorEcephysSession.get_units`` filters nothing unless asked). What was
+        applied, why, and how many units each criterion removed go to the
+        ``neurodecode.io`` logger (INFO) and to ``metadata["unit_filter"]``.
     strip_substructure : bool
         ``brain_area`` without the sub-structure (``DG-mo`` → ``DG``, ``VISp5`` is
         kept). The raw acronym stays in ``ecephys_structure_acronym``.
@@ -471,7 +483,7 @@ def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = 
     >>> X.dims, X.sizes["trial"], X.frame.dims
     (('trial', 'time', 'unit'), 2, ('trial', 'time'))
     """
-    settings = _unit_filter_settings(quality_filter)
+    _unit_filter_settings(quality_filter, False)  # bad arguments fail before any reading
     handle, label, owned = open_nwb(path)
     try:
         session = _read_nwb_light(handle, sort_spikes=sort_spikes, load_stimuli=load_stimuli)
@@ -485,9 +497,12 @@ def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = 
     finally:
         if owned:
             handle.close()
+    is_behavior = "probe_channel_number" in channels.columns and "local_index" not in \
+        channels.columns
+    settings, source = _unit_filter_settings(quality_filter, is_behavior)
     units = _attach_channels(session.units, channels, strip_substructure, label)
     n_file = len(units)
-    report = {"applied": settings is not None, "criteria": settings or {},
+    report = {"applied": settings is not None, "criteria": settings or {}, "rule": source,
               "n_units_file": n_file}
     keep = np.ones(n_file, dtype=bool)
     if settings is not None:
@@ -502,7 +517,7 @@ def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = 
                           f"(failing: {report['n_failing']}); pass quality_filter=False to keep "
                           "them.", UserWarning, stacklevel=2)
     else:
-        logger.info("%s: Allen unit filter off; all %d units kept.", label, n_file)
+        logger.info("%s: Allen unit filter off (%s); all %d units kept.", label, source, n_file)
     positions = np.flatnonzero(keep)
     if sort_units and positions.size:
         sub = units.iloc[positions]
@@ -516,8 +531,6 @@ def read_allen_ecephys(path, *, quality_filter=True, strip_substructure: bool = 
     intervals = {**others, "stimulus_presentations": table, **views}
     intervals["stimulus_conditions"] = _conditions_with_times(conditions, table)
     metadata = dict(session.metadata)
-    is_behavior = "probe_channel_number" in channels.columns and "local_index" not in \
-        channels.columns
     metadata.update({
         "allen_dataset": "visual_behavior_neuropixels" if is_behavior
         else "visual_coding_neuropixels",
@@ -707,10 +720,13 @@ def describe_allen(session: Session) -> str:
             crit = ", ".join(f"{k}={v}" for k, v in report["criteria"].items())
             lines.append(f"  unit filter: kept {report['n_units_kept']} of "
                          f"{report['n_units_file']} units ({crit})")
+            if report.get("rule"):
+                lines.append(f"    rule: {report['rule']}")
             for name, n in report.get("n_failing", {}).items():
                 lines.append(f"    failing {name}: {n}")
         else:
-            lines.append(f"  unit filter: off ({report['n_units_file']} units)")
+            lines.append(f"  unit filter: off ({report['n_units_file']} units"
+                         f"{'; ' + report['rule'] if report.get('rule') else ''})")
     if "brain_area" in session.units:
         counts = session.units.groupby(
             [session.units.get("probe", pd.Series("", index=session.units.index)),

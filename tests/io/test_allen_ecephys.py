@@ -54,9 +54,13 @@ def vc(vc_path):
 
 
 @pytest.fixture(scope="module")
-def vbn(tmp_path_factory):
-    path = write_visual_behavior_session(tmp_path_factory.mktemp("vbn") / "ecephys.nwb")
-    return read_allen_ecephys(path)
+def vbn_path(tmp_path_factory):
+    return write_visual_behavior_session(tmp_path_factory.mktemp("vbn") / "ecephys.nwb")
+
+
+@pytest.fixture(scope="module")
+def vbn(vbn_path):
+    return read_allen_ecephys(vbn_path, quality_filter=True)
 
 
 # --------------------------------------------------------------------- units
@@ -64,6 +68,7 @@ def test_default_filter_keeps_allensdk_units_in_allensdk_order(vc):
     assert vc.unit_ids.tolist() == EXPECTED["kept_units"]
     report = vc.metadata["unit_filter"]
     assert report["applied"] and report["criteria"] == ALLEN_UNIT_FILTER
+    assert report["rule"] == "AllenSDK default for Visual Coding (EcephysSession)"
     assert report["n_units_file"] == len(UNITS) and report["n_units_kept"] == 4
     assert report["n_failing"] == EXPECTED["n_failing"]
     assert vc.spikes.n_units == 4
@@ -90,7 +95,7 @@ def test_filter_off_keeps_every_unit_and_marks_outside_brain(vc_path):
     assert areas[104] == "" and areas[108] == ""  # location "" and "None"
     assert s.units.loc[105, "channel_valid_data"] == np.False_
     assert s.metadata["unit_filter"] == {"applied": False, "criteria": {}, "n_units_file": 12,
-                                         "n_units_kept": 12}
+                                         "n_units_kept": 12, "rule": "quality_filter=False"}
 
 
 def test_filter_overrides_and_substructure_stripping(vc_path):
@@ -102,6 +107,8 @@ def test_filter_overrides_and_substructure_stripping(vc_path):
     assert s.units.loc[103, "ecephys_structure_acronym"] == "DG-mo"
     with pytest.raises(ValueError, match="unknown `quality_filter` keys"):
         read_allen_ecephys(vc_path, quality_filter={"snr_minimum": 2})
+    with pytest.raises(ValueError, match="must be 'auto', True, False or a dict"):
+        read_allen_ecephys(vc_path, quality_filter="strict")
 
 
 def test_filter_is_logged(vc_path, caplog):
@@ -231,9 +238,17 @@ def test_describe_allen_prints_areas_and_blocks(vc):
 
 
 # ----------------------------------------------------------- visual behavior
+def test_visual_behavior_default_is_no_filter_as_in_allensdk(vbn_path):
+    # BehaviorEcephysSession.get_units filters nothing by default
+    s = read_allen_ecephys(vbn_path, sort_units=False)
+    assert s.unit_ids.tolist() == list(UNITS)
+    assert not s.metadata["unit_filter"]["applied"]
+    assert "Visual Behavior" in s.metadata["unit_filter"]["rule"]
+
+
 def test_visual_behavior_layout(vbn):
     assert vbn.metadata["allen_dataset"] == "visual_behavior_neuropixels"
-    assert vbn.unit_ids.tolist() == EXPECTED["kept_units"]
+    assert vbn.unit_ids.tolist() == EXPECTED["kept_units"]  # quality_filter=True
     assert vbn.units["probe_channel_number"].tolist() == [0, 1, 2, 0]
     table = vbn.intervals["stimulus_presentations"]
     assert table["stimulus_condition_id"].tolist() == VB_EXPECTED_CONDITIONS
