@@ -52,7 +52,7 @@ def motif_logits(spikes: torch.Tensor, kernels: torch.Tensor,
     return F.conv1d(F.pad(spikes, (0, n_delays - 1)), kernels, bias)
 
 
-def gaussian_delay_kernel(weights: torch.Tensor, positions: torch.Tensor, sigma: float,
+def gaussian_delay_kernel(weights: torch.Tensor, positions: torch.Tensor, sigma,
                           n_delays: int) -> torch.Tensor:
     """Dense kernel from sparse synapses at continuous delays (Gaussian interpolation).
 
@@ -63,8 +63,8 @@ def gaussian_delay_kernel(weights: torch.Tensor, positions: torch.Tensor, sigma:
     Parameters
     ----------
     weights, positions : Tensor, shape (n_motifs, n_units, n_positions)
-    sigma : float
-        Width in bins (> 0).
+    sigma : float or Tensor, shape (n_motifs, n_units, n_positions)
+        Width in bins (> 0), shared or per synapse.
     n_delays : int
 
     Returns
@@ -73,6 +73,8 @@ def gaussian_delay_kernel(weights: torch.Tensor, positions: torch.Tensor, sigma:
     """
     grid = torch.arange(n_delays, dtype=weights.dtype, device=weights.device)
     pos = positions.clamp(0, n_delays - 1).unsqueeze(-1)
+    if isinstance(sigma, torch.Tensor) and sigma.dim() > 0:
+        sigma = sigma.unsqueeze(-1)
     g = torch.exp(-0.5 * ((grid - pos) / sigma) ** 2)
     g = g / g.sum(-1, keepdim=True)
     return (weights.unsqueeze(-1) * g).sum(-2)
@@ -116,10 +118,15 @@ class MotifConv(torch.nn.Module):
         Delay positions per synapse for ``sparse``.
     sigma : float
         Initial Gaussian width for ``sparse`` (changed with :meth:`set_sigma`).
+    learn_width : bool
+        ``sparse`` only: each synapse also learns an extra width ``w`` and uses
+        ``sqrt(sigma² + w²)``, so that when the annealed ``sigma`` becomes
+        small a synapse can stay as wide as the spike jitter it sees.
     """
 
     def __init__(self, n_motifs: int, n_units: int, n_delays: int,
-                 parametrization: str = "dense", n_positions: int = 1, sigma: float = 1.0):
+                 parametrization: str = "dense", n_positions: int = 1, sigma: float = 1.0,
+                 learn_width: bool = False):
         super().__init__()
         self.n_delays = int(n_delays)
         self.parametrization = parametrization
@@ -134,6 +141,10 @@ class MotifConv(torch.nn.Module):
                 torch.linspace(0, n_delays - 1, n_positions).expand(n_motifs, n_units,
                                                                     n_positions).clone())
             self.register_buffer("sigma", torch.tensor(float(sigma)))
+            self.learn_width = bool(learn_width)
+            if self.learn_width:
+                self.width = torch.nn.Parameter(torch.full((n_motifs, n_units, n_positions),
+                                                           0.5))
         else:
             raise ValueError(f"`parametrization` must be 'dense', 'sparse' or 'rate'; "
                              f"got {parametrization!r}")
@@ -147,7 +158,13 @@ class MotifConv(torch.nn.Module):
             return self.weight
         if self.parametrization == "rate":
             return self.weight.expand(-1, -1, self.n_delays)
-        return gaussian_delay_kernel(self.weight, self.position, float(self.sigma), self.n_delays)
+        return gaussian_delay_kernel(self.weight, self.position, self.widths(), self.n_delays)
+
+    def widths(self):
+        """Gaussian width of each sparse synapse (a float when widths are not learned)."""
+        if getattr(self, "learn_width", False):
+            return torch.sqrt(self.sigma ** 2 + self.width ** 2)
+        return float(self.sigma)
 
     def delays(self) -> np.ndarray:
         """Delay (bin) of each synapse's strongest weight, shape (n_motifs, n_units)."""

@@ -109,6 +109,9 @@ class SpikingMotifDetector(BaseEstimator):
     parametrization : {"dense", "sparse", "rate"}
     n_positions : int
         Delay positions per synapse of the sparse parametrization.
+    learn_width : bool
+        Sparse parametrization: each synapse also learns its Gaussian width
+        on top of the annealed one (spike jitter), see ``MotifConv``.
     max_iter : int
         Adam steps of the dense (or rate) fit.
     sparse_iter : int
@@ -147,8 +150,9 @@ class SpikingMotifDetector(BaseEstimator):
         Iterations, onset L1 penalty and raster smoothing (bins) of "cnmf".
     n_surrogates : int
         Dithered surrogates used to set the discovery threshold.
-    dither : int
-        Maximum shift (bins) of the dithered surrogates.
+    dither : int, optional
+        Maximum shift (bins) of the dithered surrogates; default ``2 * n_delays``
+        (timing destroyed at the scale of the whole motif window).
     alpha : float
         Per-bin false-positive rate of the discovery threshold.
     random_state : int, optional
@@ -163,8 +167,8 @@ class SpikingMotifDetector(BaseEstimator):
     threshold_ : ndarray (n_motifs,)
     delays_ : ndarray (n_motifs, n_units)
         Delay (bin) of each synapse's strongest weight.
-    positions_, synapse_weights_ : ndarray (n_motifs, n_units, n_positions)
-        Sparse parametrization only.
+    positions_, synapse_weights_, synapse_widths_ : ndarray (n_motifs, n_units, n_positions)
+        Sparse parametrization only: delay (bins), weight and Gaussian width.
     templates_ : ndarray (n_motifs, n_units, n_delays)
         Discovery only: the factorisation's non-negative motif templates.
     mode_ : {"supervised", "discovery", "fixed"}
@@ -182,19 +186,21 @@ class SpikingMotifDetector(BaseEstimator):
     """
 
     def __init__(self, n_motifs=None, n_delays: int = 31, parametrization: str = "dense",
-                 n_positions: int = 1, max_iter: int = 300, sparse_iter: int = 200,
+                 n_positions: int = 1, learn_width: bool = True, max_iter: int = 300,
+                 sparse_iter: int = 200,
                  lr: float = 0.05, l2: float = 3e-3, sparsity: float = 0.0,
                  class_weight="balanced", ignore_radius: int = 1, sigma=(1.0, 0.3),
                  tolerance: int = 2, min_distance=None, threshold="auto",
                  validation_fraction: float = 0.2, early_stopping: bool = False,
                  discovery: str = "lags", discovery_rounds: int = 5,
                  discovery_iter: int = 200, discovery_sparsity: float = 0.5,
-                 discovery_smooth: float = 1.0, n_surrogates: int = 5, dither: int = 10,
+                 discovery_smooth: float = 1.0, n_surrogates: int = 5, dither=None,
                  alpha: float = 1e-4, random_state=None, device="auto", verbose: bool = False):
         self.n_motifs = n_motifs
         self.n_delays = n_delays
         self.parametrization = parametrization
         self.n_positions = n_positions
+        self.learn_width = learn_width
         self.max_iter = max_iter
         self.sparse_iter = sparse_iter
         self.lr = lr
@@ -235,6 +241,9 @@ class SpikingMotifDetector(BaseEstimator):
     def _min_distance(self):
         return int(self.min_distance) if self.min_distance is not None else max(
             2 * int(self.tolerance), 1)
+
+    def _dither(self):
+        return 2 * int(self.n_delays) if self.dither is None else int(self.dither)
 
     def _check_window(self, n_time, name="X"):
         if self.n_delays > n_time:
@@ -317,7 +326,7 @@ class SpikingMotifDetector(BaseEstimator):
                 weights, positions = init_positions_from_dense(layer.weight.detach(),
                                                                self.n_positions)
                 sparse = MotifConv(n_motifs, n_units, self.n_delays, "sparse", self.n_positions,
-                                   self.sigma[0]).to(device)
+                                   self.sigma[0], learn_width=self.learn_width).to(device)
                 with torch.no_grad():
                     sparse.weight.copy_(weights)
                     sparse.position.copy_(positions)
@@ -332,6 +341,10 @@ class SpikingMotifDetector(BaseEstimator):
                 self.positions_ = layer.position.detach().clamp(0, self.n_delays - 1).cpu() \
                     .numpy().astype(np.float64)
                 self.synapse_weights_ = layer.weight.detach().cpu().numpy().astype(np.float64)
+                widths = layer.widths()
+                self.synapse_widths_ = (widths.detach().cpu().numpy().astype(np.float64)
+                                        if isinstance(widths, torch.Tensor) else
+                                        np.full_like(self.synapse_weights_, widths))
             with torch.no_grad():
                 self.kernels_ = layer.kernel().detach().cpu().numpy().astype(np.float64)
                 self.bias_ = layer.bias.detach().cpu().numpy().astype(np.float64)
@@ -399,7 +412,7 @@ class SpikingMotifDetector(BaseEstimator):
 
             result = discover_motifs(values, n_motifs, self.n_delays,
                                      n_rounds=self.discovery_rounds, rng=rng, device=device,
-                                     dither=int(self.dither), alpha=float(self.alpha),
+                                     dither=self._dither(), alpha=float(self.alpha),
                                      min_distance=self._min_distance())
             self.templates_ = result["W"].astype(np.float64)
             self.kernels_ = result["kernels"].astype(np.float64)
@@ -581,7 +594,7 @@ class SpikingMotifDetector(BaseEstimator):
             raise ValueError(f"`surrogate` must be 'dither' or 'trial_shuffle', got {surrogate!r}")
         out = []
         for _ in range(int(n_surrogates)):
-            sur = (dither_spikes(values, int(self.dither), rng) if surrogate == "dither"
+            sur = (dither_spikes(values, self._dither(), rng) if surrogate == "dither"
                    else shuffle_trials(values, rng))
             out.append(self._logits(sur))
         return np.stack(out)
@@ -655,8 +668,8 @@ class SpikingMotifDetector(BaseEstimator):
             w.ravel()[np.argsort(-np.abs(w).ravel(), kind="stable")[int(n_keep):]] = 0.0
             det.synapse_weights_ = w
             det.kernels_ = gaussian_delay_kernel(
-                torch.as_tensor(w), torch.as_tensor(det.positions_), float(self.sigma[1]),
-                self.kernels_.shape[-1]).numpy()
+                torch.as_tensor(w), torch.as_tensor(det.positions_),
+                torch.as_tensor(det.synapse_widths_), self.kernels_.shape[-1]).numpy()
         else:
             k = det.kernels_.copy()
             k.ravel()[np.argsort(-np.abs(k).ravel(), kind="stable")[int(n_keep):]] = 0.0
@@ -671,7 +684,8 @@ class SpikingMotifDetector(BaseEstimator):
         self._check_fitted()
         arrays = {name: getattr(self, name) for name in
                   ("kernels_", "bias_", "threshold_", "delays_", "units_", "motifs_",
-                   "positions_", "synapse_weights_", "templates_") if hasattr(self, name)}
+                   "positions_", "synapse_weights_", "synapse_widths_", "templates_")
+                  if hasattr(self, name)}
         extra = {"mode_": self.mode_, "n_units_": self.n_units_, "bin_size_": self.bin_size_,
                  "fit_seconds": self.fit_info_.get("seconds")}
         return save_state(path, kind=type(self).__name__, params=self.get_params(),
