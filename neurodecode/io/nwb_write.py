@@ -284,6 +284,11 @@ def _electrodes_table(nwbfile, units, groups) -> list[np.ndarray]:
 def _add_intervals(nwbfile, name: str, table: pd.DataFrame):
     from pynwb.epoch import TimeIntervals
 
+    if "tags" in table.columns and not _is_ragged(table["tags"].to_numpy()):
+        # NWB defines `tags` as a ragged text column: one plain label per row becomes a
+        # one-element list (reading the file back gives lists).
+        labels = _text(table["tags"].to_numpy())
+        table = table.assign(tags=[[t] if t else [] for t in labels])
     columns = _vector_columns(table, f"intervals {name!r}")
     intervals = TimeIntervals(name=name, description=f"{name} (written by neurodecode)",
                               id=_ids(table.index, f"intervals {name!r}"), columns=columns)

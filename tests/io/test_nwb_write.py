@@ -159,3 +159,17 @@ def test_bad_stimulus_dims(tmp_path):
     with pytest.raises(NWBFormatError, match="stimulus 'odd' has dims"):
         write_nwb(s, tmp_path / "odd.nwb")
     assert not (tmp_path / "odd.nwb").exists()
+
+
+def test_plain_string_tags_become_nwb_ragged_tags(tmp_path):
+    """NWB's `tags` column is ragged text; one label per row is written as a one-item list."""
+    import pandas as pd
+
+    from neurodecode.data import Session, SpikeTrains
+    from neurodecode.io import read_nwb, write_nwb
+
+    epochs = pd.DataFrame({"start_time": [0.0, 1.0], "stop_time": [1.0, 2.0],
+                           "tags": ["run", ""]})
+    session = Session(SpikeTrains.from_list([[0.1, 0.5]]), intervals={"epochs": epochs})
+    back = read_nwb(write_nwb(session, tmp_path / "tags.nwb")).intervals["epochs"]
+    assert [list(t) for t in back["tags"]] == [["run"], []]
