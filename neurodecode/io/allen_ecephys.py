@@ -8,7 +8,7 @@ documents, without depending on AllenSDK:
 - units → peak channel (``units/peak_channel_id`` = electrode id) → brain area
   (electrode ``location``: the CCF structure acronym; ``""``/``"None"`` = outside
   the brain) and probe (the electrode's group, ``probeA``…);
-- AllenSDK's default unit filter (on by default, reported);
+- AllenSDK's unit filter (by default as AllenSDK does per dataset; reported);
 - one combined stimulus table plus one view per stimulus name
   (see :func:`read_allen_ecephys`);
 - running speed and eye tracking under canonical names.
@@ -153,8 +153,9 @@ def _attach_channels(units: pd.DataFrame, channels: pd.DataFrame, strip: bool,
                                    if "valid_data" in rows else found)
     for column in ("probe_channel_number", "probe_vertical_position",
                    "probe_horizontal_position", *_CCF.values()):
-        if column in rows:
-            units[column] = rows[column].to_numpy(dtype=np.float64)
+        if column in rows:  # float (NaN) only when some peak channel is missing
+            units[column] = (rows[column].to_numpy() if found.all()
+                             else rows[column].to_numpy(dtype=np.float64))
     units["has_peak_channel"] = found
     return units
 
