@@ -14,6 +14,8 @@ _NAMES = {
     "align_stimulus": "neurodecode.io.allen_ecephys",
     "describe_allen": "neurodecode.io.allen_ecephys",
     "read_allen_ophys": "neurodecode.io.allen_ophys",
+    "is_allen_ecephys": "neurodecode.io.allen_ecephys",
+    "is_allen_ophys": "neurodecode.io.allen_ophys",
     "download": "neurodecode.io.remote",
     "open_remote": "neurodecode.io.remote",
     "DownloadError": "neurodecode.io.remote",
