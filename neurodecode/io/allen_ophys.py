@@ -95,7 +95,7 @@ class OphysSession:
                 f"{', '.join(self.metadata.get('stimulus_names', []))}>")
 
     def align(self, stimulus: str, window: tuple[float, float] | None = None, *,
-              include_blank: bool = True) -> xr.DataArray:
+              per: str = "frame", include_blank: bool = True) -> xr.DataArray:
         """dF/F around each presentation of ``stimulus``, ``("trial", "time", "unit")``.
 
         Parameters
@@ -103,9 +103,13 @@ class OphysSession:
         stimulus : str
             A view in :attr:`intervals` (``"drifting_gratings"``, ``"natural_scenes"``…).
         window : (float, float), optional
-            Seconds relative to each presentation's first imaging frame, turned into
+            Seconds relative to each trial's first imaging frame, turned into
             whole imaging frames (``round(t / frame interval)``); default
-            ``(0, median presentation length)``.
+            ``(0, median trial length)``.
+        per : {"frame", "repeat"}
+            ``"frame"``: one trial per presentation. ``"repeat"``: movies only, one
+            trial per repeat of the whole movie, with a ``("trial", "time")`` coord
+            ``frame`` = the movie frame on screen at each imaging frame (-1 none).
         include_blank : bool
             Keep blank sweeps (``blank_sweep == 1`` or ``frame == -1``).
 
@@ -113,7 +117,9 @@ class OphysSession:
         -------
         xr.DataArray
             ``time`` = frame offsets × frame interval (s); NaN where the window
-            leaves the recording; trial coords from the view's scalar columns.
+            leaves the recording; trial coords from the view's scalar columns
+            (``per="repeat"``: ``repeat``, ``stimulus_presentation_id`` of the
+            repeat's first frame, ``start_frame``).
 
         Examples
         --------
@@ -131,7 +137,24 @@ class OphysSession:
             raise KeyError(f"align: no stimulus {stimulus!r}; stimuli are "
                            f"{[k for k in self.intervals if k != 'stimulus_presentations']}.")
         table = self.intervals[stimulus]
-        if not include_blank:
+        if per not in ("frame", "repeat"):
+            raise ValueError(f"align: `per` must be 'frame' or 'repeat', not {per!r}.")
+        if per == "repeat":
+            if "frame" not in table or "repeat" not in table:
+                raise ValueError(f"align: per='repeat' needs a movie (a view with 'frame' and "
+                                 f"'repeat'); {stimulus!r} has {list(table.columns)}.")
+            rows = pd.DataFrame({"repeat": table["repeat"].to_numpy(),
+                                 "pid": table.index.to_numpy(),
+                                 "start_frame": table["start_frame"].to_numpy(),
+                                 "end_frame": table["end_frame"].to_numpy()})
+            groups = rows.groupby("repeat", sort=True)
+            reps = np.asarray(list(groups.groups), dtype=np.int64)
+            table = pd.DataFrame({"repeat": reps,
+                                  "stimulus_presentation_id": groups["pid"].first().to_numpy(),
+                                  "start_frame": groups["start_frame"].min().to_numpy(),
+                                  "end_frame": groups["end_frame"].max().to_numpy()},
+                                 index=pd.Index(reps, name="repeat_id"))
+        if not include_blank and per == "frame":
             blank = np.zeros(len(table), dtype=bool)
             if "blank_sweep" in table:
                 blank |= table["blank_sweep"].to_numpy(dtype=np.float64) == 1
@@ -164,6 +187,14 @@ class OphysSession:
                                                              float((offsets[-1] + 1) * dt))},
                          name="dff")
         X.time.attrs["units"] = "s (relative to presentation start)"
+        if per == "repeat":
+            on_screen = np.full(idx.shape, -1, dtype=np.int64)
+            names = self.dff["stimulus_name"].values
+            shown = self.dff["stimulus_frame"].values
+            ok = inside.copy()
+            ok[inside] = names[idx[inside]] == stimulus
+            on_screen[ok] = shown[idx[ok]]
+            X = X.assign_coords(frame=(("trial", "time"), on_screen))
         return X
 
 

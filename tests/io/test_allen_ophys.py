@@ -141,3 +141,14 @@ def test_detect_and_describe(exp, path, tmp_path):
     text = describe_allen(exp)
     assert "3 cells in VISp at 175 um" in text and "natural_movie_one" in text
     assert "Eye tracking: yes" in text
+
+
+def test_align_movie_per_repeat(exp):
+    first, n_movie, reps = OPHYS_MOVIE
+    X = exp.align("natural_movie_one", per="repeat")
+    assert X.sizes["trial"] == reps and X.sizes["time"] == n_movie
+    assert X.repeat.values.tolist() == list(range(reps))
+    assert (X.frame.values == np.arange(n_movie)).all()
+    np.testing.assert_array_equal(X.values[1], exp.dff.values[first + n_movie: first + 2 * n_movie])
+    with pytest.raises(ValueError, match="needs a movie"):
+        exp.align("drifting_gratings", per="repeat")
