@@ -87,7 +87,8 @@ class SimulatedVisualSession:
         "center_surround", "untuned"), ``x0``/``y0`` (RF centre, degrees azimuth /
         elevation), ``sigma`` (degrees), ``orientation`` (degrees, wave-vector
         direction, as the gratings' ``orientation``), ``spatial_frequency`` (cpd),
-        ``phase`` (degrees), ``latency`` (s), ``tau`` (s), ``baseline_rate``,
+        ``phase`` (degrees), ``polarity`` (LGd: +1 ON / -1 OFF centre, else NaN),
+        ``latency`` (s), ``tau`` (s), ``baseline_rate``,
         ``max_rate`` (Hz), ``c50``, ``running_gain`` (log firing-rate change per unit
         of normalised running), ``failure`` (quality problem put in, "" for none),
         ``passes_default_filter``; ``rf`` (``("unit", "y", "x")``, unit-norm field);
@@ -690,6 +691,7 @@ def _build_truth(params, units, channels, fields, movie, scenes, movie_rate, deg
     data = {col: ("unit", p[col].to_numpy()) for col in (
         "area", "cell_type", "x0", "y0", "sigma", "orientation", "spatial_frequency", "phase",
         "latency", "tau", "baseline_rate", "max_rate", "c50", "running_gain")}
+    data["polarity"] = ("unit", np.where(p["cell_type"] == "center_surround", p["on"], np.nan))
     data["failure"] = ("unit", p["failure"].to_numpy())
     chan = channels.set_index("id")
     passes = passes_allen_filter(units, chan["valid_data"].to_dict(), chan["location"].to_dict())

@@ -153,6 +153,37 @@ def test_orientation_tuning_recovered_from_gratings(sim):
     assert np.mean(error[gabor] < 20.0) > 0.8
 
 
+def test_lgd_receptive_fields_recovered_from_the_movie(sim):
+    """Fitted RF (DoG template matched to movie responses) vs the true centre and polarity."""
+    from scipy.ndimage import gaussian_filter
+
+    from neurodecode.datasets.receptive_fields import screen_grid
+
+    s, truth = sim.session, sim.truth
+    dpp = truth.attrs["deg_per_pixel"]
+    movie = s.intervals["natural_movie_one_presentations"]
+    counts = s.align(movie, (0.02, 0.09), 0.07).isel(time=0).values  # LGd latency ~35 ms
+    frame = movie["frame"].to_numpy().astype(int)
+    response = np.stack([counts[frame == f].mean(axis=0) for f in range(300)])
+    images = contrast_images(truth["movie_frames"].values)
+    sigma = 2.25 / dpp  # the middle of LGd's centre sizes, in pixels
+    drive = np.stack([gaussian_filter(f, sigma) - 0.8 * gaussian_filter(f, 3 * sigma)
+                      for f in images])
+    drive = (drive - drive.mean(0)) / drive.std(0)
+    z = (response - response.mean(0)) / (response.std(0) + 1e-9)
+    corr = np.einsum("fhw,fu->uhw", drive, z) / len(images)
+    x, y = screen_grid(images.shape[1:], dpp)
+    lgd = np.flatnonzero(truth["cell_type"].values == "center_surround")
+    best = np.abs(corr[lgd]).reshape(lgd.size, -1).argmax(axis=1)
+    error = np.hypot(x.flat[best] - truth["x0"].values[lgd], y.flat[best] - truth["y0"].values[lgd])
+    polarity = np.sign(corr[lgd].reshape(lgd.size, -1)[np.arange(lgd.size), best])
+    # Measured on seed 0: median 1.2 deg (pixels are 1.5 deg), 71% within 5 deg.
+    assert np.median(error) < 3.0
+    assert np.mean(error < 5.0) > 0.6
+    found = error < 5.0
+    assert np.mean(polarity[found] == truth["polarity"].values[lgd][found]) > 0.9
+
+
 def test_running_modulation_recovered(sim):
     s, truth = sim.session, sim.truth
     binned = s.bin(1.0, behavior=["running_speed"])
