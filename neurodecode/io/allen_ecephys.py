@@ -485,7 +485,16 @@ def read_allen_ecephys(path, *, quality_filter="auto", strip_substructure: bool 
     (('trial', 'time', 'unit'), 2, ('trial', 'time'))
     """
     _unit_filter_settings(quality_filter, False)  # bad arguments fail before any reading
-    handle, label, owned = open_nwb(path)
+    try:
+        handle, label, owned = open_nwb(path)
+    except NWBFormatError as exc:
+        from neurodecode.io.allen_ophys import is_allen_ophys
+
+        if isinstance(path, (str, bytes)) or hasattr(path, "__fspath__"):
+            if is_allen_ophys(path):
+                raise NWBFormatError(f"{exc} This is a Visual Coding 2-photon file: read it "
+                                     "with neurodecode.io.read_allen_ophys.") from exc
+        raise
     try:
         session = _read_nwb_light(handle, sort_spikes=sort_spikes, load_stimuli=load_stimuli)
         channels = _read_channels(handle, label)

@@ -300,7 +300,7 @@ def test_bad_input_errors_name_file_and_table(tmp_path, vc_path):
     with pytest.raises(NWBFormatError, match="no 'quality' column"):
         read_allen_ecephys(no_quality)
     assert read_allen_ecephys(no_quality, quality_filter={"filter_by_validity": False}).n_units
-    with pytest.raises(NWBFormatError, match="NWB 1.x"):
+    with pytest.raises(NWBFormatError, match="NWB 1.x.*read_allen_ophys"):
         read_allen_ecephys(write_ophys_nwb1(tmp_path / "ophys.nwb"))
     with pytest.raises(FileNotFoundError):
         read_allen_ecephys(tmp_path / "missing.nwb")
