@@ -117,3 +117,17 @@ def test_checkpoint_for_other_data_is_not_used(small, tmp_path):
     with pytest.warns(UserWarning, match="other data"):
         model = _model(n_iter=4, checkpoint=path).fit(other)
     assert model.n_iter_done_ == 4
+
+
+def test_save_load_roundtrip(small, tmp_path):
+    X, _ = small
+    model = _model(n_iter=4).fit(X)
+    path = model.save(tmp_path / "bicluster.zip")
+    loaded = BayesianBiclustering.load(path)
+    assert loaded.get_params() == model.get_params()
+    xr.testing.assert_identical(loaded.labels_, model.labels_)
+    np.testing.assert_array_equal(loaded.time_coclustering_, model.time_coclustering_)
+    np.testing.assert_array_equal(loaded.trace_["loglik"], model.trace_["loglik"])
+    np.testing.assert_allclose(loaded.diagnostics_.values, model.diagnostics_.values)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        _model().save(tmp_path / "x.zip")

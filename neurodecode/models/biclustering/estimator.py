@@ -321,6 +321,58 @@ class BayesianBiclustering(BaseEstimator):
             self.labels_, self.states_ = labels, states
         return self
 
+    # ------------------------------------------------------------------ persistence
+    def save(self, path):
+        """Write parameters and the posterior summaries to one ``.zip`` (no pickle).
+
+        Chain states for continuing sampling live in the ``checkpoint`` file, not here.
+        """
+        from neurodecode.utils.persistence import save_state
+
+        if not hasattr(self, "posterior_"):
+            raise RuntimeError("BayesianBiclustering is not fitted; call fit() before save().")
+        arrays = {"label_samples": self.label_samples_, "state_samples": self.state_samples_,
+                  "neuron_coclustering": self.neuron_coclustering_,
+                  "time_coclustering": self.time_coclustering_,
+                  "labels": np.asarray(self.labels_), "states": np.asarray(self.states_)}
+        arrays.update({f"trace_{k}": v for k, v in self.trace_.items()})
+        arrays.update({f"posterior_{k}": self.posterior_.posterior[k].values
+                       for k in self.posterior_.posterior.data_vars})
+        is_da = isinstance(self.labels_, xr.DataArray)
+        if is_da:
+            unit = self.labels_["unit"].values
+            arrays["unit"] = unit.astype(str) if unit.dtype == object else unit
+            arrays["time"] = self.states_["time"].values
+        extra = {"n_clusters": self.n_clusters_, "n_states": self.n_states_,
+                 "n_iter_done": self.n_iter_done_, "dataarray": is_da}
+        return save_state(path, kind=type(self).__name__, params=self.get_params(),
+                          arrays=arrays, extra=extra)
+
+    @classmethod
+    def load(cls, path) -> BayesianBiclustering:
+        """Read a model written by :meth:`save`."""
+        from neurodecode.utils.persistence import load_state
+
+        state = load_state(path, kind=cls.__name__)
+        model = cls(**state["params"])
+        a, extra = state["arrays"], state["extra"]
+        model.label_samples_, model.state_samples_ = a["label_samples"], a["state_samples"]
+        model.neuron_coclustering_ = a["neuron_coclustering"]
+        model.time_coclustering_ = a["time_coclustering"]
+        model.trace_ = {k[6:]: v for k, v in a.items() if k.startswith("trace_")}
+        posterior = {k[10:]: v for k, v in a.items() if k.startswith("posterior_")}
+        model.posterior_, model.diagnostics_ = _inference_data(posterior, a.get("unit"))
+        model.n_clusters_, model.n_states_ = extra["n_clusters"], extra["n_states"]
+        model.n_iter_done_ = extra["n_iter_done"]
+        if extra["dataarray"]:
+            model.labels_ = xr.DataArray(a["labels"], dims=("unit",), coords={"unit": a["unit"]},
+                                         name="neuron_cluster")
+            model.states_ = xr.DataArray(a["states"], dims=("time",), coords={"time": a["time"]},
+                                         name="state")
+        else:
+            model.labels_, model.states_ = a["labels"], a["states"]
+        return model
+
     def fit_predict(self, X, y=None):
         """Fit and return the point partition of neurons (``labels_``)."""
         return self.fit(X).labels_
