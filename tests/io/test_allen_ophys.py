@@ -6,6 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
+from neurodecode.data import validate_spike_tensor
 from neurodecode.errors import NWBFormatError
 from neurodecode.io import read_allen_ophys
 from tests.io.allen_fixtures import (
@@ -32,7 +33,7 @@ def exp(path):
 
 
 def test_dff_is_time_by_cell_with_cell_coords(exp):
-    dff = exp.dff
+    dff = validate_spike_tensor(exp.dff)  # float dF/F passes the tensor contract
     assert dff.dims == ("time", "unit")
     assert dff.sizes == {"time": OPHYS_N_FRAMES, "unit": len(OPHYS_CELLS)}
     assert dff.unit.values.tolist() == OPHYS_CELLS
