@@ -469,9 +469,9 @@ def make_visual_coding_session(units_per_area=None, *, n_movie_frames: int = 300
     speed = simulate_running(run_t, rng)
     running = np.clip(np.interp(grid, run_t, speed) / 30.0, 0.0, 1.5)
 
-    rates, movie_rate = _rates(params, fields, grid, running, movie, scenes, tables, fps,
-                               deg_per_pixel, dg_spatial_frequency, dg_contrast, movie_repeats)
-    trains = _spikes(rates, grid, params["failure"].to_numpy(), end_time, rng)
+    trains, movie_rate = _rates_and_spikes(params, fields, grid, running, movie, scenes, tables,
+                                           deg_per_pixel, dg_spatial_frequency, dg_contrast,
+                                           movie_repeats, end_time, rng)
 
     channels, by_location = _probe_channels(int(n_channels_per_probe), rng, 800_000_000 + int(
         rng.integers(0, 100_000)) * 10)
@@ -509,9 +509,13 @@ def _fields(params, shape, deg_per_pixel):
     return even, odd
 
 
-def _rates(params, fields, grid, running, movie, scenes, tables, fps, deg_per_pixel, dg_sf,
-           dg_contrast, movie_repeats):
-    """Firing rates on the simulation grid, ``(n_grid, n_units)`` float32, and movie truth."""
+def _rates_and_spikes(params, fields, grid, running, movie, scenes, tables, deg_per_pixel,
+                      dg_sf, dg_contrast, movie_repeats, end_time, rng, chunk: int = 32):
+    """Spike trains (one array per unit) and the mean rate over every movie frame shown.
+
+    Units are simulated in chunks, so memory grows with ``grid.size * chunk``, not
+    with the number of units.
+    """
     even_f, odd_f = fields
     n_units = len(params)
     images = contrast_images(np.concatenate([movie, scenes]))
@@ -525,63 +529,60 @@ def _rates(params, fields, grid, running, movie, scenes, tables, fps, deg_per_pi
         frame = t["frame"].to_numpy().astype(np.int64)
         start = np.searchsorted(grid, t["start_time"].to_numpy())
         stop = np.searchsorted(grid, t["stop_time"].to_numpy())
-        for a, b, f in zip(start, stop, frame, strict=True):
+        for lo, hi, f in zip(start, stop, frame, strict=True):
             if f >= 0:
-                shown[a:b] = offset + f
-    on = shown >= 0
-    even = np.zeros((grid.size, n_units), dtype=np.float32)
-    odd = np.zeros_like(even)
-    even[on] = img_even[shown[on]]
-    odd[on] = img_odd[shown[on]]
+                shown[lo:hi] = offset + f
+    on = np.flatnonzero(shown >= 0)
     # Drifting gratings: exact drive from each field's Fourier coefficient.
     dg = tables["drifting_gratings"]
-    oris = np.unique(dg["orientation"].dropna().to_numpy())
-    coef_even = dict(zip(oris, grating_coefficients(even_f, deg_per_pixel, oris,
-                                                    np.full(oris.size, dg_sf)).T, strict=True))
-    coef_odd = dict(zip(oris, grating_coefficients(odd_f, deg_per_pixel, oris,
-                                                   np.full(oris.size, dg_sf)).T, strict=True))
-    for row in dg.itertuples(index=False):
-        if np.isnan(row.orientation):
-            continue
-        a, b = np.searchsorted(grid, [row.start_time, row.stop_time])
-        ce, co = coef_even[row.orientation], coef_odd[row.orientation]
-        phase = np.exp(-2j * np.pi * row.temporal_frequency * (grid[a:b] - row.start_time))
-        even[a:b] = dg_contrast * np.real(phase[:, None] * ce[None])
-        odd[a:b] = dg_contrast * np.real(phase[:, None] * co[None])
-
-    rates = np.empty((grid.size, n_units), dtype=np.float32)
-    movie_mask = np.zeros(grid.size, dtype=bool)
+    dg = dg[dg["orientation"].notna()]
+    oris = np.unique(dg["orientation"].to_numpy())
+    sfs = np.full(oris.size, dg_sf)
+    coef = {"even": dict(zip(oris, grating_coefficients(even_f, deg_per_pixel, oris, sfs).T,
+                             strict=True)),
+            "odd": dict(zip(oris, grating_coefficients(odd_f, deg_per_pixel, oris, sfs).T,
+                            strict=True))}
+    sweeps = [(*np.searchsorted(grid, [r.start_time, r.stop_time]), r.orientation,
+               r.temporal_frequency, r.start_time) for r in dg.itertuples(index=False)]
     nm = tables["natural_movie_one"]
-    a, b = np.searchsorted(grid, [nm["start_time"].iloc[0], nm["stop_time"].iloc[-1]])
-    movie_mask[a:b] = True
-    ctype = params["cell_type"].to_numpy()
-    for tau in np.unique(params["tau"].round(4)):
-        for delay_s in np.unique(params["latency"].round(2)):
-            group = ((params["tau"].round(4) == tau) & (params["latency"].round(2) == delay_s)
-                     ).to_numpy()
-            if not group.any():
-                continue
-            kernel = _temporal_kernel(float(tau), _DT)
-            delay = int(round(delay_s / _DT))
-            fe = _filter_and_delay(even[:, group], kernel, delay)
-            fo = _filter_and_delay(odd[:, group], kernel, delay)
-            g = np.where(ctype[group] == "complex", np.sqrt(fe ** 2 + fo ** 2), fe)
-            mu = g[movie_mask].mean(axis=0)
-            sd = g[movie_mask].std(axis=0)
-            z = (g - mu) / np.where(sd > 0, sd, 1.0)
-            p = params[group]
-            driven = _naka_rushton(z, p["c50"].to_numpy(), p["max_rate"].to_numpy())
-            gain = np.exp(p["running_gain"].to_numpy()[None] * running[:, None])
-            rates[:, group] = (p["baseline_rate"].to_numpy()[None] + driven) * gain
-    # Mean rate over each movie frame presentation (truth for decoding).
-    n_frames = n_movie
-    start = np.searchsorted(grid, nm["start_time"].to_numpy()) - a
-    stop = np.searchsorted(grid, nm["stop_time"].to_numpy()) - a
-    cum = np.concatenate([np.zeros((1, n_units)),
-                          np.cumsum(rates[a:b], axis=0, dtype=np.float64)])
-    per_frame = (cum[stop] - cum[start]) / np.maximum(stop - start, 1)[:, None]
-    movie_rate = per_frame.reshape(movie_repeats, n_frames, n_units)
-    return rates, movie_rate
+    m0, m1 = np.searchsorted(grid, [nm["start_time"].iloc[0], nm["stop_time"].iloc[-1]])
+    f_start = np.searchsorted(grid, nm["start_time"].to_numpy()) - m0
+    f_stop = np.searchsorted(grid, nm["stop_time"].to_numpy()) - m0
+    movie_rate = np.empty((f_start.size, n_units))
+    trains = [None] * n_units
+    failures = params["failure"].to_numpy()
+    for first in range(0, n_units, chunk):
+        units = np.arange(first, min(first + chunk, n_units))
+        drives = {}
+        for kind, img in (("even", img_even), ("odd", img_odd)):
+            d = np.zeros((grid.size, units.size), dtype=np.float32)
+            d[on] = img[:, units][shown[on]]
+            for lo, hi, ori, tf, t0 in sweeps:
+                phase = np.exp(-2j * np.pi * tf * (grid[lo:hi] - t0))
+                d[lo:hi] = dg_contrast * np.real(phase[:, None] * coef[kind][ori][None, units])
+            drives[kind] = d
+        rates = np.empty((grid.size, units.size), dtype=np.float32)
+        for j, u in enumerate(units):
+            p = params.iloc[u]
+            kernel = _temporal_kernel(float(p["tau"]), _DT)
+            delay = int(round(float(p["latency"]) / _DT))
+            fe = _filter_and_delay(drives["even"][:, j:j + 1], kernel, delay)[:, 0]
+            if p["cell_type"] == "complex":
+                fo = _filter_and_delay(drives["odd"][:, j:j + 1], kernel, delay)[:, 0]
+                g = np.sqrt(fe ** 2 + fo ** 2)
+            else:
+                g = fe
+            mu, sd = g[m0:m1].mean(), g[m0:m1].std()
+            z = (g - mu) / (sd if sd > 0 else 1.0)
+            driven = _naka_rushton(z, float(p["c50"]), float(p["max_rate"]))
+            rates[:, j] = (p["baseline_rate"] + driven) * np.exp(p["running_gain"] * running)
+        cum = np.concatenate([np.zeros((1, units.size)),
+                              np.cumsum(rates[m0:m1], axis=0, dtype=np.float64)])
+        movie_rate[:, units] = ((cum[f_stop] - cum[f_start])
+                                / np.maximum(f_stop - f_start, 1)[:, None])
+        for j, train in enumerate(_spikes(rates, grid, failures[units], end_time, rng)):
+            trains[units[j]] = train
+    return trains, movie_rate.reshape(movie_repeats, n_movie, n_units)
 
 
 def _spikes(rates, grid, failures, end_time, rng):
