@@ -177,7 +177,7 @@ def test_lgd_receptive_fields_recovered_from_the_movie(sim):
     best = np.abs(corr[lgd]).reshape(lgd.size, -1).argmax(axis=1)
     error = np.hypot(x.flat[best] - truth["x0"].values[lgd], y.flat[best] - truth["y0"].values[lgd])
     polarity = np.sign(corr[lgd].reshape(lgd.size, -1)[np.arange(lgd.size), best])
-    # Measured on seed 0: median 1.2 deg (pixels are 1.5 deg), 71% within 5 deg.
+    # Measured on seed 0: median 1.2 deg (pixels are 1.5 deg), 75% within 5 deg.
     assert np.median(error) < 3.0
     assert np.mean(error < 5.0) > 0.6
     found = error < 5.0
