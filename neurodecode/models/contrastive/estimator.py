@@ -63,6 +63,11 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     causal : bool
         Windows use only the present and past bins (for closed-loop use and to
         rule out leakage from the future); otherwise windows are centred.
+    negatives : {"uniform", "batch"}
+        ``"uniform"``: a separate uniform draw of ``batch_size`` negatives per
+        step (as CEBRA). ``"batch"``: every reference is contrasted with the
+        other references, which are uniform draws as well; same expected loss,
+        a third fewer windows through the encoder per step.
     batch_size : int
         References (and negatives) per step and per session.
     learning_rate : float
@@ -133,6 +138,7 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                  temperature: float = 1.0, temperature_mode: str = "constant",
                  min_temperature: float = 0.1, conditional: str = "auto", time_offsets: int = 1,
                  delta: float = 0.1, hybrid: bool = False, causal: bool = False,
+                 negatives: str = "uniform",
                  batch_size: int = 512, learning_rate: float = 3e-4,
                  max_iterations: int = 5000, validation_fraction: float = 0.1,
                  eval_every: int = 100, n_iter_no_change: int = 10, tol: float = 1e-4,
@@ -150,6 +156,7 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         self.delta = delta
         self.hybrid = hybrid
         self.causal = causal
+        self.negatives = negatives
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.max_iterations = max_iterations
@@ -182,6 +189,8 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
         if self.model_architecture == "offset1-model" and self.num_hidden_units < 2:
             raise ValueError("`num_hidden_units` must be at least 2 for 'offset1-model'.")
+        if self.negatives not in ("uniform", "batch"):
+            raise ValueError(f"`negatives` must be 'uniform' or 'batch'; got {self.negatives!r}.")
         if not 0 <= self.validation_fraction < 1:
             raise ValueError("`validation_fraction` must be in [0, 1); "
                              f"got {self.validation_fraction!r}.")
@@ -406,7 +415,8 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return batch_loss(self.encoder_, self.temperature_module_, self.distance, batches,
                           sessions, pos_sessions, left=self._offsets[0],
                           time_offset=self.time_offsets,
-                          time_positives=self.conditional_ == "time")
+                          time_positives=self.conditional_ == "time",
+                          reference_negatives=self.negatives == "batch")
 
     def _train(self, sessions, params, generator, n_steps, input_sessions=None):
         import torch
@@ -581,7 +591,8 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 loss = batch_loss(_SessionView(self.encoder_, session), self.temperature_module_,
                                   self.distance, [batch], [data], [0], left=left,
                                   time_offset=self.time_offsets,
-                                  time_positives=cond == "time")[0]
+                                  time_positives=cond == "time",
+                                  reference_negatives=self.negatives == "batch")[0]
                 losses.append(float(loss))
         return -float(np.mean(losses))
 

@@ -85,7 +85,7 @@ def pairwise_similarity(a: torch.Tensor, b: torch.Tensor, metric: str = "cosine"
 
 
 def infonce(reference: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
-            temperature=1.0, metric: str = "cosine"):
+            temperature=1.0, metric: str = "cosine", exclude_offset: int | None = None):
     """InfoNCE loss with its alignment and uniformity terms.
 
     Parameters
@@ -98,6 +98,10 @@ def infonce(reference: torch.Tensor, positive: torch.Tensor, negative: torch.Ten
     temperature : float or torch.Tensor
         Scale ``tau`` (> 0) dividing every similarity.
     metric : {"cosine", "euclidean"}
+    exclude_offset : int, optional
+        The references are rows ``exclude_offset ...`` of ``negative`` (the other
+        references serve as negatives): each reference's own row is left out of
+        its sum.
 
     Returns
     -------
@@ -115,6 +119,10 @@ def infonce(reference: torch.Tensor, positive: torch.Tensor, negative: torch.Ten
     """
     pos = paired_similarity(reference, positive, metric) / temperature
     neg = pairwise_similarity(reference, negative, metric) / temperature
+    if exclude_offset is not None:
+        rows = torch.arange(reference.shape[0], device=neg.device)
+        neg = neg.index_put((rows, rows + exclude_offset),
+                            torch.tensor(float("-inf"), dtype=neg.dtype, device=neg.device))
     alignment = -pos.mean()
     uniformity = torch.logsumexp(neg, dim=1).mean()
     return alignment + uniformity, alignment, uniformity

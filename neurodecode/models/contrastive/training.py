@@ -11,7 +11,7 @@ import torch
 
 from neurodecode.models.contrastive.losses import infonce
 
-__all__ = ["SessionData", "gather_windows", "embed_windows", "batch_loss", "embed_sequence"]
+__all__ = ["SessionData", "shares_window", "gather_windows", "embed_windows", "batch_loss", "embed_sequence"]
 
 
 @dataclass
@@ -30,13 +30,25 @@ def gather_windows(values: torch.Tensor, centres: torch.Tensor, left: int, lengt
     return values[centres[:, None] + steps]
 
 
+def shares_window(receptive_field: int, time_offset: int) -> bool:
+    """Whether one window of ``rf + offset`` bins costs less than two of ``rf``.
+
+    Counts the positions every conv level computes: a level with ``p`` positions
+    per window costs ``p + offset`` in the joint window against ``2 p`` apart.
+    """
+    levels = [receptive_field - 1 - 2 * i for i in range(receptive_field // 2)]
+    levels = [p for p in levels if p > 0] or [1]
+    return sum(p + time_offset for p in levels) < 2 * sum(levels)
+
+
 def embed_windows(encoder, values, centres, left, length, session=0):
     """Embeddings of windows of ``length`` bins: ``(B, length - rf + 1, d)``."""
     return encoder(gather_windows(values, centres, left, length), session)
 
 
 def batch_loss(encoder, temperature, metric, batches, sessions, positive_sessions, *,
-               left: int, time_offset: int, time_positives: bool = False):
+               left: int, time_offset: int, time_positives: bool = False,
+               reference_negatives: bool = False):
     """InfoNCE of one step over all sessions.
 
     Parameters
@@ -49,6 +61,10 @@ def batch_loss(encoder, temperature, metric, batches, sessions, positive_session
         Session that holds each batch's positives.
     time_positives : bool
         The positives are ``reference + time_offset`` (time-contrastive).
+    reference_negatives : bool
+        Contrast each reference with the other references (of all sessions)
+        instead of separately drawn negatives: references are uniform draws too,
+        so the expected loss is the same with one set of windows fewer.
 
     Returns
     -------
@@ -58,45 +74,54 @@ def batch_loss(encoder, temperature, metric, batches, sessions, positive_session
     """
     rf = encoder.receptive_field
     tau = temperature()
+    joint = shares_window(rf, time_offset)
     refs, poss, tposs, negs = [], [], [], []
     for s, (batch, data) in enumerate(zip(batches, sessions, strict=True)):
         ref_idx = batch["reference"]
-        hybrid = "time_positive" in batch
-        if time_positives and positive_sessions[s] == s and time_offset < rf:
-            # reference and positive windows overlap: one window of rf + offset bins
-            z = embed_windows(encoder, data.values, ref_idx, left, rf + time_offset, s)
-            refs.append(z[:, 0])
-            poss.append(z[:, time_offset])
-            negs.append(embed_windows(encoder, data.values, batch["negative"], left, rf, s)[:, 0])
-            continue
-        if hybrid and time_offset < rf:
+        p = positive_sessions[s]
+        tpos = batch.get("time_positive")
+        if time_positives and p == s:
+            tpos, pos_idx = batch["positive"], None
+        else:
+            pos_idx = batch["positive"]
+        neg_idx = batch["negative"][:0] if reference_negatives else batch["negative"]
+        if tpos is not None and joint:
+            # reference and time-positive windows overlap: one window of rf + offset bins
             z = embed_windows(encoder, data.values, ref_idx, left, rf + time_offset, s)
             refs.append(z[:, 0])
             tposs.append(z[:, time_offset])
+            same = [neg_idx]
         else:
-            refs.append(embed_windows(encoder, data.values, ref_idx, left, rf, s)[:, 0])
-            if "time_positive" in batch:
-                tposs.append(embed_windows(encoder, data.values, batch["time_positive"],
-                                           left, rf, s)[:, 0])
-        p = positive_sessions[s]
-        if p == s:
-            both = torch.cat([batch["positive"], batch["negative"]])
-            z = embed_windows(encoder, data.values, both, left, rf, s)[:, 0]
-            n = batch["positive"].shape[0]
-            poss.append(z[:n])
-            negs.append(z[n:])
-        else:
-            poss.append(embed_windows(encoder, sessions[p].values, batch["positive"], left, rf,
-                                      p)[:, 0])
-            negs.append(embed_windows(encoder, data.values, batch["negative"], left, rf, s)[:, 0])
-    neg = torch.cat(negs)
+            same = [ref_idx] + ([] if tpos is None else [tpos]) + [neg_idx]
+        if pos_idx is not None and p == s:
+            same.insert(len(same) - 1, pos_idx)
+        sizes = [len(i) for i in same]
+        both = torch.cat(same)
+        parts = (embed_windows(encoder, data.values, both, left, rf, s)[:, 0] if len(both)
+                 else refs[-1][:0])
+        parts = list(torch.split(parts, sizes))
+        negs.append(parts.pop())
+        if not (tpos is not None and joint):
+            refs.append(parts.pop(0))
+            if tpos is not None:
+                tposs.append(parts.pop(0))
+        if pos_idx is not None:
+            poss.append(parts.pop(0) if p == s else embed_windows(
+                encoder, sessions[p].values, pos_idx, left, rf, p)[:, 0])
+    neg = torch.cat(refs if reference_negatives else negs)
+    starts = [0]
+    for ref in refs:
+        starts.append(starts[-1] + ref.shape[0])
     loss = align = unif = 0.0
     for i, ref in enumerate(refs):
-        part = infonce(ref, poss[i], neg, tau, metric)
+        own = starts[i] if reference_negatives else None
+        terms = []
+        if poss:
+            terms.append(infonce(ref, poss[i], neg, tau, metric, own))
         if tposs:
-            extra = infonce(ref, tposs[i], neg, tau, metric)
-            part = tuple(a + b for a, b in zip(part, extra, strict=True))
-        loss, align, unif = loss + part[0], align + part[1], unif + part[2]
+            terms.append(infonce(ref, tposs[i], neg, tau, metric, own))
+        for part in terms:
+            loss, align, unif = loss + part[0], align + part[1], unif + part[2]
     n = len(refs)
     return loss / n, align / n, unif / n
 

@@ -1,0 +1,277 @@
+"""ContrastiveEmbedding vs the ``cebra`` package: throughput, peak memory, decoding.
+
+Run in an environment that has both packages (cebra is not a dependency):
+
+    python3 -m venv /tmp/cebra-venv
+    /tmp/cebra-venv/bin/pip install torch==2.13.0 cebra
+    /tmp/cebra-venv/bin/pip install -e .
+    /tmp/cebra-venv/bin/python benchmarks/bench_contrastive.py
+
+Both libraries get the same data, encoder (``offset10-model``), batch size (512),
+output dimension (8), learning rate (3e-4), temperature (1), distance (cosine),
+``time_offsets`` and number of iterations, on CPU with one torch thread. Each fit
+runs in its own child process, so peak memory (max RSS) is per fit; runs of the
+two libraries alternate so that load from other processes hits both alike.
+
+Datasets:
+
+- ``sim100``: 100 simulated place cells (``make_place_cell_session``), the
+  throughput case of the issue; decoding is easy here, so it is reported but not
+  the accuracy comparison.
+- ``hpc``: the real hippocampus linear-track recording (31 units), run epoch
+  (first 1000 s), 100-ms bins; train on the first 80 %, decode the held-out last
+  20 % (running bins, speed > 20 px/s) with kNN (cosine) on the embedding;
+  median error in px, next to a Poisson naive-Bayes decoder on the same split.
+- ``sparse``: a harder simulation, 20 place-field units with low rates
+  (``make_track_latent``, 0.4 Hz mean), same protocol, error in m.
+
+Prints one line per fit and a summary with ratios (neurodecode / cebra
+iterations per second; > 1 means neurodecode is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_HPC = os.path.join(HERE, "..", "..", "shared", "data", "hippocampus_linear_track",
+                           "linear_track_units_position.nwb")
+
+
+# --------------------------------------------------------------------- datasets
+def load_dataset(name: str, hpc_path: str):
+    """(X float32 (T, N), position (T,), direction (T,) in {-1, 0, 1}, running mask, unit)."""
+    if name == "sim100":
+        from neurodecode.datasets import make_place_cell_session
+
+        sim = make_place_cell_session(n_units=100, duration=1200.0, random_state=0)
+        s = sim.session
+        X = s.bin(0.025, behavior=["position", "speed"])
+        pos = X["position"].values
+        speed = X["speed"].values
+        ok = np.isfinite(pos)
+        pos = np.interp(np.arange(len(pos)), np.flatnonzero(ok), pos[ok])
+        vel = np.gradient(pos)
+        direction = np.where(vel > 0, 1, np.where(vel < 0, -1, 0))
+        return X.values.astype(np.float32), pos, direction, np.nan_to_num(speed) > 5, "cm"
+    if name == "sparse":
+        from neurodecode.datasets.latents import make_track_latent
+
+        X, beh = make_track_latent(n_units=20, duration=600.0, random_state=0)
+        direction = beh["direction"].values
+        return (X.values.astype(np.float32), beh["position"].values, direction,
+                direction != 0, "m")
+    if name == "hpc":
+        return load_hippocampus(hpc_path, 0.1)
+    raise ValueError(f"unknown dataset {name!r}")
+
+
+def load_hippocampus(path: str, bin_size: float):
+    import xarray as xr
+    from scipy.ndimage import gaussian_filter1d
+
+    from neurodecode.io import read_nwb
+
+    s = read_nwb(path)
+    led = s.behavior["led_xy"]
+    t = led["led_xy_time"].values
+    x = led.sel(led_xy_axis="x").values
+    step = np.median(np.diff(t))
+    smooth = gaussian_filter1d(x, 0.1 / step)
+    vel = np.gradient(smooth) / step
+    s.behavior = s.behavior.assign(
+        x=xr.DataArray(x, dims="x_time", coords={"x_time": t}),
+        vel=xr.DataArray(vel, dims="vel_time", coords={"vel_time": t}))
+    X = s.bin(bin_size, start=t[0], stop=t[0] + 1000.0, behavior=["x", "vel"])  # run epoch
+    pos = X["x"].values
+    ok = np.isfinite(pos)
+    pos = np.interp(np.arange(len(pos)), np.flatnonzero(ok), pos[ok])
+    v = np.nan_to_num(X["vel"].values)
+    direction = np.where(v > 20, 1, np.where(v < -20, -1, 0))
+    return X.values.astype(np.float32), pos, direction, np.abs(v) > 20, "px"
+
+
+def labels_for(pos, direction, scheme: str):
+    if scheme == "position":
+        return pos.astype(np.float64)
+    # position plus running direction as two indicator columns (as in CEBRA's rat demo);
+    # the track spans 4 label units, so a direction flip weighs like a quarter track
+    scale = np.ptp(pos) / 4
+    return np.c_[pos / scale, direction > 0, direction < 0].astype(np.float64)
+
+
+# ----------------------------------------------------------------------- worker
+def worker(lib, dataset, mode, iterations, labels, hpc_path, decode, offset, negatives):
+    import torch
+
+    torch.set_num_threads(1)
+    X, pos, direction, running, unit = load_dataset(dataset, hpc_path)
+    n = len(X)
+    cut = int(0.8 * n)
+    y = labels_for(pos, direction, labels) if mode != "time" else None
+    common = dict(model_architecture="offset10-model", batch_size=512, output_dimension=8,
+                  learning_rate=3e-4, max_iterations=iterations, time_offsets=offset,
+                  temperature=1.0, distance="cosine", device="cpu")
+    if lib == "cebra":
+        import cebra
+
+        model = cebra.CEBRA(conditional=mode, verbose=False, **common)
+    else:
+        from neurodecode.models import ContrastiveEmbedding
+
+        model = ContrastiveEmbedding(conditional=mode, validation_fraction=0.0,
+                                     negatives=negatives, random_state=0, **common)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    args = (X[:cut],) if y is None else (X[:cut], y[:cut])
+    wall, cpu = time.perf_counter(), time.process_time()
+    model.fit(*args)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if lib != "cebra" and negatives != "uniform":
+        lib = f"{lib}/{negatives}"
+    result = dict(lib=lib, offset=offset, dataset=dataset, mode=mode,
+                  labels=labels if y is not None else "-",
+                  iterations=iterations, it_per_s_wall=iterations / wall,
+                  it_per_s_cpu=iterations / cpu, peak_rss_mb=peak / 1024,
+                  fit_rss_increase_mb=(peak - rss0) / 1024, unit=unit)
+    if decode:
+        from sklearn.neighbors import KNeighborsRegressor
+
+        Z = np.asarray(model.transform(X))
+        train = running & (np.arange(n) < cut)
+        test = running & (np.arange(n) >= cut)
+        knn = KNeighborsRegressor(n_neighbors=20, metric="cosine").fit(Z[train], pos[train])
+        result["median_error"] = float(np.median(np.abs(knn.predict(Z[test]) - pos[test])))
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def run_child(args, lib, dataset, mode, iterations, labels, decode, offset=10,
+              negatives="uniform"):
+    cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, dataset, mode,
+           str(iterations), "--labels", labels, "--hpc", args.hpc, "--offset", str(offset),
+           "--negatives", negatives]
+    if decode:
+        cmd.append("--decode")
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{lib} {dataset} {mode} failed:\n{out.stderr[-3000:]}")
+
+
+def baselines(dataset, hpc_path):
+    """Held-out median errors of a naive-Bayes decoder and kNN on raw counts, same split."""
+    from scipy.ndimage import uniform_filter1d
+    from sklearn.neighbors import KNeighborsRegressor
+
+    from neurodecode.decoders.baselines import PoissonBayesDecoder
+
+    out = {}
+    if dataset == "hpc":
+        X, pos, _, running, _ = load_hippocampus(hpc_path, 0.2)  # the README's 200-ms bins
+    else:
+        X, pos, _, running, _ = load_dataset(dataset, hpc_path)
+        X = uniform_filter1d(X, 8, axis=0) * 8  # 200-ms sums at 25-ms steps
+    n = len(X)
+    cut = int(0.8 * n)
+    train = running & (np.arange(n) < cut)
+    test = running & (np.arange(n) >= cut)
+    bayes = PoissonBayesDecoder(n_bins=30).fit(np.round(X[train]).astype(np.int64), pos[train])
+    pred = bayes.predict(np.round(X[test]).astype(np.int64))
+    out["bayes_200ms"] = float(np.median(np.abs(np.asarray(pred) - pos[test])))
+    knn = KNeighborsRegressor(20).fit(X[train], pos[train])
+    out["knn_raw_200ms"] = float(np.median(np.abs(knn.predict(X[test]) - pos[test])))
+    out["mean_predictor"] = float(np.median(np.abs(pos[train].mean() - pos[test])))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", nargs=4, metavar=("LIB", "DATASET", "MODE", "ITERS"))
+    parser.add_argument("--labels", default="position", choices=("position", "position+dir"))
+    parser.add_argument("--hpc", default=DEFAULT_HPC)
+    parser.add_argument("--decode", action="store_true")
+    parser.add_argument("--offset", type=int, default=10)
+    parser.add_argument("--negatives", default="uniform")
+    parser.add_argument("--speed-iterations", type=int, default=300)
+    parser.add_argument("--iterations", type=int, default=2000,
+                        help="iterations of the fits whose decoding is compared")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--skip", nargs="*", default=[],
+                        help="parts to skip: speed hpc sparse")
+    args = parser.parse_args(argv)
+    if args.worker:
+        lib, dataset, mode, iters = args.worker
+        worker(lib, dataset, mode, int(iters), args.labels, args.hpc, args.decode,
+               args.offset, args.negatives)
+        return
+    try:
+        import cebra
+    except ImportError:
+        sys.exit("this benchmark needs the cebra package in the same environment "
+                 "(see the module docstring)")
+    import torch
+
+    import neurodecode
+
+    print(f"cebra {cebra.__version__}, neurodecode {neurodecode.__version__}, torch "
+          f"{torch.__version__}, 1 thread, CPU")
+    rows = []
+
+    def report(r):
+        rows.append(r)
+        err = f"  median err {r['median_error']:.3g} {r['unit']}" if "median_error" in r else ""
+        print(f"{r['lib']:18s} {r['dataset']:7s} {r['mode']:10s} off {r['offset']:2d} "
+              f"{r['labels']:12s} "
+              f"{r['it_per_s_wall']:7.2f} it/s wall {r['it_per_s_cpu']:7.2f} it/s cpu  "
+              f"peak {r['peak_rss_mb']:6.0f} MB{err}", flush=True)
+
+    variants = [("neurodecode", "uniform"), ("cebra", "uniform"), ("neurodecode", "batch")]
+    if "speed" not in args.skip:
+        for mode, offset in (("time", 1), ("time", 10), ("time_delta", 10)):
+            for _ in range(args.repeats):
+                for lib, negatives in variants:
+                    report(run_child(args, lib, "sim100", mode, args.speed_iterations,
+                                     "position", False, offset, negatives))
+    for dataset, labels in (("hpc", "position+dir"), ("sparse", "position")):
+        if dataset in args.skip:
+            continue
+        print(dataset, "baselines (same held-out split):", json.dumps(
+            {k: round(v, 3) for k, v in baselines(dataset, args.hpc).items()}), flush=True)
+        for mode in ("time_delta", "time"):
+            for lib, negatives in variants:
+                report(run_child(args, lib, dataset, mode, args.iterations, labels, True, 10,
+                                 negatives))
+    print("\nsummary (ratio = neurodecode / cebra iterations per second, median of runs)")
+    keys = sorted({(r["dataset"], r["mode"], r["offset"], r["labels"]) for r in rows})
+    for key, ours in ((k, o) for k in keys for o in ("neurodecode", "neurodecode/batch")):
+        sel = [r for r in rows if (r["dataset"], r["mode"], r["offset"], r["labels"]) == key]
+        nd = [r for r in sel if r["lib"] == ours]
+        cb = [r for r in sel if r["lib"] == "cebra"]
+        if not nd or not cb:
+            continue
+        med = {k: (np.median([r[k] for r in nd]), np.median([r[k] for r in cb]))
+               for k in ("it_per_s_wall", "it_per_s_cpu", "peak_rss_mb")}
+        line = (f"{ours:18s} {key[0]:7s} {key[1]:10s} off {key[2]:2d} {key[3]:12s} ratio wall "
+                f"{med['it_per_s_wall'][0] / med['it_per_s_wall'][1]:.2f}x cpu "
+                f"{med['it_per_s_cpu'][0] / med['it_per_s_cpu'][1]:.2f}x  peak MB "
+                f"{med['peak_rss_mb'][0]:.0f} vs {med['peak_rss_mb'][1]:.0f}")
+        if "median_error" in nd[0]:
+            line += (f"  median err {nd[0]['median_error']:.3g} vs "
+                     f"{cb[0]['median_error']:.3g} {nd[0]['unit']}")
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
