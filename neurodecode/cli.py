@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 __all__ = ["main", "build_parser"]
 
@@ -50,9 +51,23 @@ def _run_demo(args) -> int:
 
 
 def _run_info(args) -> int:
-    from neurodecode.io.summary import describe_nwb
+    from neurodecode.io import (
+        describe_allen,
+        describe_nwb,
+        is_allen_ecephys,
+        is_allen_ophys,
+        read_allen_ecephys,
+        read_allen_ophys,
+    )
 
-    print(describe_nwb(args.file))
+    path = Path(args.file)
+    if path.is_file() and is_allen_ecephys(path):
+        print(describe_nwb(path))
+        print(describe_allen(read_allen_ecephys(path)))
+    elif path.is_file() and is_allen_ophys(path):
+        print(describe_allen(read_allen_ophys(path)))
+    else:
+        print(describe_nwb(path))
     return 0
 
 

@@ -57,3 +57,14 @@ def test_bad_arguments_exit_nonzero(argv):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
+
+
+def test_info_prints_allen_structure_for_an_allen_layout_file(tmp_path, capsys):
+    from neurodecode.datasets import make_visual_coding_session
+
+    sim = make_visual_coding_session(path=tmp_path / "allen.nwb")
+    assert main(["info", str(sim.path)]) == 0
+    out = capsys.readouterr().out
+    assert "unit filter: kept" in out
+    assert "Units per area" in out and "VISp" in out
+    assert "natural_movie_one" in out and "block" in out
