@@ -122,11 +122,15 @@ class MotifConv(torch.nn.Module):
         ``sparse`` only: each synapse also learns an extra width ``w`` and uses
         ``sqrt(sigma² + w²)``, so that when the annealed ``sigma`` becomes
         small a synapse can stay as wide as the spike jitter it sees.
+    offset : bool
+        ``sparse`` only: each synapse also has a weight constant over delays
+        (a spike of a motif neuron at the wrong time is evidence *against* the
+        motif, e.g. a distractor with the same neurons).
     """
 
     def __init__(self, n_motifs: int, n_units: int, n_delays: int,
                  parametrization: str = "dense", n_positions: int = 1, sigma: float = 1.0,
-                 learn_width: bool = False):
+                 learn_width: bool = False, offset: bool = False):
         super().__init__()
         self.n_delays = int(n_delays)
         self.parametrization = parametrization
@@ -142,6 +146,8 @@ class MotifConv(torch.nn.Module):
                                                                     n_positions).clone())
             self.register_buffer("sigma", torch.tensor(float(sigma)))
             self.learn_width = bool(learn_width)
+            self.offset = (torch.nn.Parameter(torch.zeros(n_motifs, n_units, 1)) if offset
+                           else None)
             if self.learn_width:
                 self.width = torch.nn.Parameter(torch.full((n_motifs, n_units, n_positions),
                                                            0.5))
@@ -158,7 +164,10 @@ class MotifConv(torch.nn.Module):
             return self.weight
         if self.parametrization == "rate":
             return self.weight.expand(-1, -1, self.n_delays)
-        return gaussian_delay_kernel(self.weight, self.position, self.widths(), self.n_delays)
+        kernel = gaussian_delay_kernel(self.weight, self.position, self.widths(), self.n_delays)
+        if self.offset is not None:
+            kernel = kernel + self.offset
+        return kernel
 
     def widths(self):
         """Gaussian width of each sparse synapse (a float when widths are not learned)."""

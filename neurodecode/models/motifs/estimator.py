@@ -112,6 +112,9 @@ class SpikingMotifDetector(BaseEstimator):
     learn_width : bool
         Sparse parametrization: each synapse also learns its Gaussian width
         on top of the annealed one (spike jitter), see ``MotifConv``.
+    offset : bool
+        Sparse parametrization: each synapse also has one weight constant over
+        delays (evidence from a motif neuron firing at other times).
     max_iter : int
         Adam steps of the dense (or rate) fit.
     sparse_iter : int
@@ -120,6 +123,9 @@ class SpikingMotifDetector(BaseEstimator):
         Adam learning rate.
     l2, sparsity : float
         L2 and L1 penalties on the kernel.
+    smoothness : float
+        Penalty on squared kernel differences between neighbouring delays
+        (dense fit), a prior for jittered spike times.
     class_weight : {"balanced", None}
         Weight onsets by negatives / positives per motif.
     ignore_radius : int
@@ -186,10 +192,12 @@ class SpikingMotifDetector(BaseEstimator):
     """
 
     def __init__(self, n_motifs=None, n_delays: int = 31, parametrization: str = "dense",
-                 n_positions: int = 1, learn_width: bool = True, max_iter: int = 300,
+                 n_positions: int = 1, learn_width: bool = False, offset: bool = False,
+                 max_iter: int = 300,
                  sparse_iter: int = 200,
-                 lr: float = 0.05, l2: float = 3e-3, sparsity: float = 0.0,
-                 class_weight="balanced", ignore_radius: int = 1, sigma=(1.0, 0.3),
+                 lr: float = 0.05, l2: float = 3e-3, smoothness: float = 1e-2,
+                 sparsity: float = 0.0,
+                 class_weight="balanced", ignore_radius: int = 1, sigma=(2.0, 1.0),
                  tolerance: int = 2, min_distance=None, threshold="auto",
                  validation_fraction: float = 0.2, early_stopping: bool = False,
                  discovery: str = "lags", discovery_rounds: int = 5,
@@ -201,10 +209,12 @@ class SpikingMotifDetector(BaseEstimator):
         self.parametrization = parametrization
         self.n_positions = n_positions
         self.learn_width = learn_width
+        self.offset = offset
         self.max_iter = max_iter
         self.sparse_iter = sparse_iter
         self.lr = lr
         self.l2 = l2
+        self.smoothness = smoothness
         self.sparsity = sparsity
         self.class_weight = class_weight
         self.ignore_radius = ignore_radius
@@ -319,6 +329,7 @@ class SpikingMotifDetector(BaseEstimator):
                       leave=False) as bar:
                 info["dense"] = train_detector(
                     layer, inputs, Y, max_iter=self.max_iter, l2=self.l2,
+                    smoothness=self.smoothness,
                     sparsity=self.sparsity, progress=lambda s, v: (bar.update(1),
                                                                    bar.set_postfix(loss=v)),
                     **common)
@@ -326,9 +337,17 @@ class SpikingMotifDetector(BaseEstimator):
                 weights, positions = init_positions_from_dense(layer.weight.detach(),
                                                                self.n_positions)
                 sparse = MotifConv(n_motifs, n_units, self.n_delays, "sparse", self.n_positions,
-                                   self.sigma[0], learn_width=self.learn_width).to(device)
+                                   self.sigma[0], learn_width=self.learn_width,
+                                   offset=self.offset).to(device)
                 with torch.no_grad():
-                    sparse.weight.copy_(weights)
+                    if sparse.offset is not None:
+                        base = layer.weight.detach().median(dim=-1, keepdim=True).values
+                        sparse.offset.copy_(base)
+                        weights = weights - base
+                    # scale so the initial Gaussian bump peaks at the dense weight
+                    grid = torch.arange(-self.n_delays + 1, self.n_delays, dtype=weights.dtype)
+                    peak = 1.0 / torch.exp(-0.5 * (grid / float(self.sigma[0])) ** 2).sum()
+                    sparse.weight.copy_(weights / peak)
                     sparse.position.copy_(positions)
                     sparse.bias.copy_(layer.bias)
                 with tqdm(total=self.sparse_iter, desc="sparse delays",
@@ -341,6 +360,9 @@ class SpikingMotifDetector(BaseEstimator):
                 self.positions_ = layer.position.detach().clamp(0, self.n_delays - 1).cpu() \
                     .numpy().astype(np.float64)
                 self.synapse_weights_ = layer.weight.detach().cpu().numpy().astype(np.float64)
+                if layer.offset is not None:
+                    self.synapse_offsets_ = layer.offset.detach().cpu().numpy()[..., 0] \
+                        .astype(np.float64)
                 widths = layer.widths()
                 self.synapse_widths_ = (widths.detach().cpu().numpy().astype(np.float64)
                                         if isinstance(widths, torch.Tensor) else
@@ -646,7 +668,8 @@ class SpikingMotifDetector(BaseEstimator):
         """Non-zero weights: (motif, neuron, delay) entries, or sparse delay positions."""
         self._check_fitted()
         if hasattr(self, "synapse_weights_"):
-            return int(np.count_nonzero(self.synapse_weights_))
+            return int(np.count_nonzero(self.synapse_weights_)) + int(
+                np.count_nonzero(getattr(self, "synapse_offsets_", 0)))
         return int(np.count_nonzero(self.kernels_))
 
     def prune(self, n_keep: int):
@@ -665,11 +688,18 @@ class SpikingMotifDetector(BaseEstimator):
             from neurodecode.models.motifs.detection import gaussian_delay_kernel
 
             w = det.synapse_weights_.copy()
-            w.ravel()[np.argsort(-np.abs(w).ravel(), kind="stable")[int(n_keep):]] = 0.0
+            off = getattr(det, "synapse_offsets_", np.zeros(w.shape[:2]))
+            both = np.concatenate([w.ravel(), off.ravel()])
+            both[np.argsort(-np.abs(both), kind="stable")[int(n_keep):]] = 0.0
+            w = both[:w.size].reshape(w.shape)
+            if hasattr(det, "synapse_offsets_"):
+                det.synapse_offsets_ = both[w.size:].reshape(off.shape)
             det.synapse_weights_ = w
             det.kernels_ = gaussian_delay_kernel(
                 torch.as_tensor(w), torch.as_tensor(det.positions_),
                 torch.as_tensor(det.synapse_widths_), self.kernels_.shape[-1]).numpy()
+            if hasattr(det, "synapse_offsets_"):
+                det.kernels_ = det.kernels_ + det.synapse_offsets_[..., None]
         else:
             k = det.kernels_.copy()
             k.ravel()[np.argsort(-np.abs(k).ravel(), kind="stable")[int(n_keep):]] = 0.0
@@ -684,7 +714,8 @@ class SpikingMotifDetector(BaseEstimator):
         self._check_fitted()
         arrays = {name: getattr(self, name) for name in
                   ("kernels_", "bias_", "threshold_", "delays_", "units_", "motifs_",
-                   "positions_", "synapse_weights_", "synapse_widths_", "templates_")
+                   "positions_", "synapse_weights_", "synapse_widths_", "synapse_offsets_",
+                   "templates_")
                   if hasattr(self, name)}
         extra = {"mode_": self.mode_, "n_units_": self.n_units_, "bin_size_": self.bin_size_,
                  "fit_seconds": self.fit_info_.get("seconds")}

@@ -61,7 +61,8 @@ def weighted_bce(logits, labels, mask, pos_weight):
 
 def train_detector(module: MotifConv, spikes: torch.Tensor, labels: torch.Tensor, *,
                    max_iter: int = 300, lr: float = 0.05, sparsity: float = 0.0,
-                   l2: float = 0.0, ignore_radius: int = 1, class_weight="balanced",
+                   l2: float = 0.0, smoothness: float = 0.0, ignore_radius: int = 1,
+                   class_weight="balanced",
                    sigma_schedule: tuple[float, float] | None = None, progress=None,
                    fit_mask: torch.Tensor | None = None,
                    val_mask: torch.Tensor | None = None) -> dict:
@@ -79,6 +80,9 @@ def train_detector(module: MotifConv, spikes: torch.Tensor, labels: torch.Tensor
         L1 penalty on the kernel (sum of |K| per motif, times ``sparsity``).
     l2 : float
         L2 penalty on the kernel.
+    smoothness : float
+        Penalty on squared differences of the kernel between neighbouring
+        delays (jittered spikes make true kernels smooth along delays).
     sigma_schedule : (start, end), optional
         Geometric annealing of the Gaussian width of a ``sparse`` layer; the
         best state is taken from the last quarter so it is sharp.
@@ -119,6 +123,8 @@ def train_detector(module: MotifConv, spikes: torch.Tensor, labels: torch.Tensor
                 total = total + sparsity * kernel.abs().sum() / n_motifs
             if l2:
                 total = total + l2 * (kernel ** 2).sum() / n_motifs
+            if smoothness and kernel.shape[-1] > 1:
+                total = total + smoothness * (kernel.diff(dim=-1) ** 2).sum() / n_motifs
             total.backward()
             value = float(total.detach())
             history.append(value)
