@@ -19,6 +19,10 @@ _NAMES = {
     "make_visual_coding_session": "neurodecode.datasets.visual_cortex",
     "SimulatedVisualSession": "neurodecode.datasets.visual_cortex",
     "make_natural_movie": "neurodecode.datasets.stimuli",
+    "make_circle_latent": "neurodecode.datasets.latents",
+    "make_circle_latent_session": "neurodecode.datasets.latents",
+    "make_track_latent": "neurodecode.datasets.latents",
+    "make_track_latent_session": "neurodecode.datasets.latents",
 }
 
 __all__ = sorted(_NAMES)

@@ -30,6 +30,10 @@ _NAMES: dict[str, str] = {
     "r2_score": "neurodecode.metrics.decoding",
     "accuracy": "neurodecode.metrics.decoding",
     "balanced_accuracy": "neurodecode.metrics.decoding",
+    "linear_consistency": "neurodecode.metrics.embedding",
+    "consistency_matrix": "neurodecode.metrics.embedding",
+    "frame_identification_score": "neurodecode.metrics.embedding",
+    "knn_embedding_decoder": "neurodecode.metrics.embedding",
 }
 
 __all__ = sorted(_NAMES)

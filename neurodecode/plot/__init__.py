@@ -16,6 +16,9 @@ _NAMES: dict[str, str] = {
     "plot_traces": "neurodecode.plot.biclusters",
     "plot_decoded_trace": "neurodecode.plot.rasters",
     "plot_decoding_summary": "neurodecode.plot.rasters",
+    "plot_embedding": "neurodecode.plot.embeddings",
+    "plot_loss": "neurodecode.plot.embeddings",
+    "plot_consistency": "neurodecode.plot.embeddings",
 }
 
 __all__ = sorted(_NAMES)
