@@ -47,9 +47,15 @@ def test_demo_command_end_to_end(tmp_path):
                                     "--cache", str(env_cache)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    assert "held-out median error" in out.stdout
-    assert (tmp_path / "out" / "place_cell_demo.png").stat().st_size > 10_000
+    assert "frame identification" in out.stdout and "chance" in out.stdout
+    assert (tmp_path / "out" / "visual_demo.png").stat().st_size > 10_000
     assert list(env_cache.glob("*.nwb"))
+
+
+def test_place_cell_demo_reachable_by_option(tmp_path, capsys):
+    assert main(["demo", "--dataset", "place-cells", "--out", str(tmp_path),
+                 "--cache", str(tmp_path), "--quiet", "--seed", "3"]) == 0
+    assert (tmp_path / "place_cell_demo.png").is_file()
 
 
 @pytest.mark.parametrize("argv", [["info"], ["nonsense"]])
