@@ -66,6 +66,45 @@ class MotifDataset:
     distractors: xr.DataArray | None = None
     params: dict = field(default_factory=dict)
 
+    def to_session(self):
+        """The raster as a :class:`~neurodecode.data.Session` (spikes at bin centres).
+
+        Motif and distractor occurrences go to ``intervals["motif_events"]``
+        (``start_time`` = onset bin's left edge, ``stop_time`` = end of the
+        motif window, columns ``motif``, ``kind``, ``warp``). Only single
+        ``("time", "unit")`` rasters.
+        """
+        from neurodecode.data.session import Session
+        from neurodecode.data.spiketrains import SpikeTrains
+
+        if self.spikes.dims != ("time", "unit"):
+            raise ValueError("to_session needs a ('time', 'unit') raster; make the data with "
+                             "n_trials=None")
+        bin_size = float(self.spikes.attrs["bin_size"])
+        counts = np.asarray(self.spikes.values)
+        t, a = np.nonzero(counts)
+        reps = counts[t, a].astype(np.int64)
+        times = np.repeat(self.spikes["time"].values[t], reps)
+        labels = np.repeat(a, reps)
+        units = self.spikes["unit"].values
+        trains = SpikeTrains.from_labels(times, units[labels], unit_ids=units)
+        n_delays = self.kernels.shape[2]
+        start = self.events["onset_bin"].to_numpy() * bin_size
+        intervals = {"motif_events": pd.DataFrame({
+            "start_time": start, "stop_time": start + n_delays * bin_size,
+            "motif": self.events["motif"].to_numpy(), "kind": self.events["kind"].to_numpy(),
+            "warp": self.events["warp"].to_numpy()})}
+        return Session(trains, units=pd.DataFrame(index=pd.Index(units, name="unit_id")),
+                       intervals=intervals,
+                       metadata={"session_id": self.spikes.attrs.get("session_id", "motifs"),
+                                 "source": self.spikes.attrs.get("source", "")})
+
+    def to_nwb(self, path, overwrite: bool = False):
+        """Write :meth:`to_session` as an NWB file (atomically); returns the path."""
+        from neurodecode.io import write_nwb
+
+        return write_nwb(self.to_session(), path, overwrite=overwrite)
+
 
 def motif_envelope(n_delays: int, tau_rise: float, tau_decay: float) -> np.ndarray:
     """Rise/decay envelope over delays, ``(1 - exp(-(δ+1)/τr)) exp(-δ/τd)``, peak 1.

@@ -101,3 +101,19 @@ def test_recording_options_and_errors():
         make_recording_motifs(duration=0.01, max_delay=0.03)
     with pytest.raises(ValueError, match="p_A"):
         make_icann_motifs(p_A=1.5)
+
+
+def test_to_session_and_nwb_round_trip(tmp_path):
+    data = make_recording_motifs(n_units=12, n_motifs=2, motif_size=4, duration=3.0,
+                                 motif_rate=2.0, random_state=0)
+    session = data.to_session()
+    back = session.bin(0.001, start=0.0, stop=3.0)
+    np.testing.assert_array_equal(back.values, data.spikes.values)
+    assert len(session.intervals["motif_events"]) == len(data.events)
+    path = data.to_nwb(tmp_path / "motifs.nwb")
+    from neurodecode.io import read_nwb
+
+    again = read_nwb(path).bin(0.001, start=0.0, stop=3.0)
+    np.testing.assert_array_equal(again.values, data.spikes.values)
+    with pytest.raises(ValueError, match="n_trials"):
+        make_recording_motifs(duration=1.0, n_trials=2, random_state=0).to_session()

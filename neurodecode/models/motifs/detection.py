@@ -46,7 +46,7 @@ def motif_logits(spikes: torch.Tensor, kernels: torch.Tensor,
     >>> A = torch.zeros(1, 2, 6); A[0, 0, 1] = 1; A[0, 1, 3] = 1
     >>> K = torch.zeros(1, 2, 3); K[0, 0, 0] = 1; K[0, 1, 2] = 1
     >>> motif_logits(A, K)[0, 0].tolist()
-    [0.0, 2.0, 0.0, 1.0, 0.0, 0.0]
+    [0.0, 2.0, 0.0, 0.0, 0.0, 0.0]
     """
     n_delays = kernels.shape[-1]
     return F.conv1d(F.pad(spikes, (0, n_delays - 1)), kernels, bias)
