@@ -121,14 +121,17 @@ class DynamicsPrior:
         self.nu0 = float(d + 2 if nu0 is None else nu0)
         self.x0_precision = np.eye(d) if x0_precision is None else np.asarray(x0_precision)
 
-    def sample_cluster(self, states, n_states, rng):
-        """A new cluster from the prior: dynamics for every state and a trajectory."""
+    def sample_clusters(self, states, n_states, n, rng):
+        """``n`` independent new clusters from the prior: dynamics per state and trajectories.
+
+        Returns ``x (n, T, d), A (n, S, d, d), b (n, S, d), Q (n, S, d, d)``.
+        """
         d = self.d
-        A, b, Q = sample_mniw(np.broadcast_to(self.M0, (n_states, d, d + 1)),
-                              np.broadcast_to(self.V0, (n_states, d + 1, d + 1)),
-                              np.broadcast_to(self.Psi0, (n_states, d, d)),
-                              np.full(n_states, self.nu0), rng)
-        x = sample_slds_prior(states, A[None], b[None], Q[None], self.x0_precision, rng)[0]
+        A, b, Q = sample_mniw(np.broadcast_to(self.M0, (n, n_states, d, d + 1)),
+                              np.broadcast_to(self.V0, (n, n_states, d + 1, d + 1)),
+                              np.broadcast_to(self.Psi0, (n, n_states, d, d)),
+                              np.full((n, n_states), self.nu0), rng)
+        x = sample_slds_prior(states, A, b, Q, self.x0_precision, rng)
         return x, A, b, Q
 
 
@@ -169,6 +172,8 @@ def sweep_labels(y, labels, x, A, b, Q, states, delta, loadings, r, log_v, gamma
     N = len(labels)
     S = A.shape[1]
     accepted = 0
+    # one fresh prior draw per neuron, made up front (the states do not change in a sweep)
+    aux_x, aux_A, aux_b, aux_Q = prior.sample_clusters(states, S, N, rng)
     for i in (range(N) if order is None else order):
         K = x.shape[0]
         own = labels[i]
@@ -180,7 +185,7 @@ def sweep_labels(y, labels, x, A, b, Q, states, delta, loadings, r, log_v, gamma
             aux = (x[own], A[own], b[own], Q[own])
         else:
             existing = np.arange(K)
-            aux = prior.sample_cluster(states, S, rng)
+            aux = (aux_x[i], aux_A[i], aux_b[i], aux_Q[i])
         t = len(existing)
         log_w = np.append(np.log(sizes[existing] + gamma),
                           np.log(gamma) + log_v[t + 1] - log_v[t])

@@ -81,14 +81,21 @@ def sample_banded_gaussian(ab: np.ndarray, h: np.ndarray, rng: np.random.Generat
     >>> np.round(mean, 6)
     array([1.5, 2. , 1.5])
     """
-    chol = cholesky_banded(ab, lower=True, check_finite=False)
-    mean = cho_solve_banded((chol, True), h, check_finite=False)
+    # equilibrate, Λ' = S Λ S with S = diag(Λ)^{-1/2}: an exact change of variables that keeps
+    # the factorisation stable when some innovation variances are tiny
     n = ab.shape[1]
+    scale = 1.0 / np.sqrt(ab[0])
+    scaled = ab.copy()
+    for k in range(1, ab.shape[0]):
+        scaled[k, : n - k] *= scale[k:] * scale[: n - k]
+    scaled[0] = 1.0
+    chol = cholesky_banded(scaled, lower=True, check_finite=False)
+    mean = scale * cho_solve_banded((chol, True), scale * h, check_finite=False)
     z = rng.standard_normal((n, 1 if size is None else size))
     noise, info = dtbtrs(chol, z, uplo="L", trans="T")
     if info != 0:  # pragma: no cover - cholesky_banded already raised for non-PD input
         raise np.linalg.LinAlgError(f"banded triangular solve failed (info={info})")
-    x = mean[:, None] + noise
+    x = mean[:, None] + scale[:, None] * noise
     return (x[:, 0] if size is None else x.T), mean
 
 
