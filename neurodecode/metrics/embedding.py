@@ -26,19 +26,23 @@ def _as_2d(Z, name: str) -> np.ndarray:
     return values
 
 
-def linear_consistency(source, target) -> float:
+def linear_consistency(source, target, split: str = "halves") -> float:
     """Held-out R^2 of the best linear (affine) map from ``source`` onto ``target``.
 
     Parameters
     ----------
     source, target : array or DataArray, shapes (n_samples, d1), (n_samples, d2)
         Row ``i`` of both embeds the same sample (same time bin or label bin).
+    split : {"halves", "interleaved"}
+        Fit on one contiguous half and score on the other (time series, where
+        neighbours are correlated), or on even/odd rows (label bins, where a
+        contiguous split would make the map extrapolate to unseen labels).
 
     Returns
     -------
     float
-        Mean over the two contiguous halves of the R^2 (variance-weighted over
-        target dims) on the half the map was not fitted on.
+        Mean over the two splits of the R^2 (variance-weighted over target
+        dims) on the part the map was not fitted on.
 
     Examples
     --------
@@ -57,9 +61,15 @@ def linear_consistency(source, target) -> float:
     if len(a) < 2 * (a.shape[1] + 2):
         raise ValueError(f"{len(a)} samples are too few to fit a {a.shape[1]}-D linear map "
                          "on half of them.")
-    half = len(a) // 2
+    if split == "halves":
+        half = len(a) // 2
+        parts = (slice(0, half), slice(half, None))
+    elif split == "interleaved":
+        parts = (slice(0, None, 2), slice(1, None, 2))
+    else:
+        raise ValueError(f"`split` must be 'halves' or 'interleaved'; got {split!r}.")
     scores = []
-    for fit, test in ((slice(0, half), slice(half, None)), (slice(half, None), slice(0, half))):
+    for fit, test in (parts, parts[::-1]):
         pred = LinearRegression().fit(a[fit], b[fit]).predict(a[test])
         scores.append(r2_score(b[test], pred, multioutput="variance_weighted"))
     return float(np.mean(scores))
@@ -129,14 +139,16 @@ def consistency_matrix(embeddings, labels=None, n_bins: int = 100, names=None) -
         embs = [label_binned_means(Z, y, edges) for Z, y in zip(embs, labels, strict=True)]
         filled = np.all([np.isfinite(Z).all(axis=1) for Z in embs], axis=0)
         embs = [Z[filled] for Z in embs]
+        split = "interleaved"
     else:
         embs = [_as_2d(Z, f"embeddings[{i}]") for i, Z in enumerate(embs)]
+        split = "halves"
     n = len(embs)
     out = np.full((n, n), np.nan)
     for i in range(n):
         for j in range(n):
             if i != j:
-                out[i, j] = linear_consistency(embs[i], embs[j])
+                out[i, j] = linear_consistency(embs[i], embs[j], split)
     names = list(names) if names is not None else [str(i) for i in range(n)]
     return xr.DataArray(out, dims=("source", "target"),
                         coords={"source": names, "target": names}, name="consistency_r2")

@@ -343,7 +343,36 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                                                self.min_temperature).to(device)
         params = list(self.encoder_.parameters()) + list(self.temperature_module_.parameters())
         self._train(sessions, params, generator, self.max_iterations)
+        self._store_anchors(sessions, rng)
         return self
+
+    def _store_anchors(self, sessions, rng, n_anchors: int = 4096):
+        """Embeddings and labels of training bins: the target space for :meth:`adapt`."""
+        import torch
+
+        from neurodecode.models.contrastive.training import embed_windows
+
+        self.anchor_embeddings_ = self.anchor_labels_ = self.anchor_classes_ = None
+        if self.conditional_ == "time":
+            return
+        left = self._offsets[0]
+        embs, labels, classes = [], [], []
+        per = max(n_anchors // len(sessions), 1)
+        with torch.no_grad():
+            for s, data in enumerate(sessions):
+                sampler = data.sampler
+                idx = torch.as_tensor(np.sort(rng.integers(sampler.lo, sampler.hi, per)),
+                                      device=data.values.device)
+                z = embed_windows(self.encoder_, data.values, idx, left,
+                                  self.encoder_.receptive_field, s)[:, 0]
+                embs.append(z.cpu().numpy())
+                if sampler.continuous is not None:
+                    labels.append(sampler.continuous[idx].cpu().numpy())
+                if sampler.classes is not None:
+                    classes.append(sampler.classes[idx].cpu().numpy())
+        self.anchor_embeddings_ = np.concatenate(embs).astype(np.float32)
+        self.anchor_labels_ = np.concatenate(labels) if labels else None
+        self.anchor_classes_ = np.concatenate(classes) if classes else None
 
     def _seed(self) -> int:
         rs = self.random_state
@@ -418,16 +447,18 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                           time_positives=self.conditional_ == "time",
                           reference_negatives=self.negatives == "batch")
 
-    def _train(self, sessions, params, generator, n_steps, input_sessions=None):
+    def _train(self, sessions, params, generator, n_steps, draw=None, loss_fn=None):
         import torch
         from tqdm.auto import tqdm
 
+        draw = draw or self._draw
+        loss_fn = loss_fn or self._loss
         optimizer = torch.optim.Adam(params, lr=self.learning_rate)
         val_batches = None
         if self._validate:
             val_gen = torch.Generator(device=generator.device).manual_seed(
                 int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device)))
-            val_batches = [self._draw(sessions, val_gen, "validation") for _ in range(4)]
+            val_batches = [draw(sessions, val_gen, "validation") for _ in range(4)]
         history = []
         val_history = []
         best = (np.inf, None, 0)
@@ -438,8 +469,8 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         step = 0
         try:
             for step in bar:
-                batches, pos_sessions = self._draw(sessions, generator)
-                loss = self._loss(sessions, batches, pos_sessions)[0]
+                batches, pos_sessions = draw(sessions, generator)
+                loss = loss_fn(sessions, batches, pos_sessions)[0]
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -447,7 +478,7 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 if val_batches is not None and ((step + 1) % self.eval_every == 0
                                                 or step + 1 == n_steps):
                     with torch.no_grad():
-                        val = float(np.mean([float(self._loss(sessions, b, p)[0])
+                        val = float(np.mean([float(loss_fn(sessions, b, p)[0])
                                              for b, p in val_batches]))
                     val_history.append((step + 1, val))
                     if val < best[0] - self.tol:
@@ -601,8 +632,13 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
               train_trunk: bool = False):
         """Add a new session (any number of units) and train its input layer.
 
-        The shared trunk is kept fixed (unless ``train_trunk``), so the new
-        session lands in the space learned before.
+        The shared trunk is kept fixed (unless ``train_trunk``). For a model
+        trained with labels, the new session's references are contrasted with
+        stored training embeddings (``anchor_embeddings_``, 4096 bins drawn at
+        the end of :meth:`fit`) whose labels match, so the new session lands in
+        the space learned before. A time-contrastive model has no labels to
+        align by: the new layer is trained time-contrastively on its own.
+        ``loss_history_`` then describes this adaptation.
 
         Parameters
         ----------
@@ -651,12 +687,59 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         generator = torch.Generator(device=device).manual_seed(seed)
         torch.manual_seed(seed)
         view = _SessionView(self.encoder_, new)
+        draw = loss_fn = None
+        if getattr(self, "anchor_embeddings_", None) is not None:
+            draw, loss_fn = self._anchor_steps(device, view)
         full, self.encoder_ = self.encoder_, view
         try:
-            self._train(sessions, params, generator, max_iterations or self.max_iterations)
+            self._train(sessions, params, generator, max_iterations or self.max_iterations,
+                        draw, loss_fn)
         finally:
             self.encoder_ = full
         return self
+
+    def _anchor_steps(self, device, view):
+        """Draw/loss of :meth:`adapt`: new-session references, positives among the anchors.
+
+        Positives are stored training embeddings whose labels are nearest the
+        reference's target label, negatives uniform anchors, so the new input
+        layer maps the new session into the space learned before.
+        """
+        import torch
+
+        from neurodecode.models.contrastive.losses import infonce
+        from neurodecode.models.contrastive.sampling import PairSampler
+        from neurodecode.models.contrastive.training import embed_windows
+
+        n = len(self.anchor_embeddings_)
+        anchors = PairSampler(n, 0, n, self.conditional_, continuous=self.anchor_labels_,
+                              discrete=self.anchor_classes_, time_offset=1, delta=self.delta,
+                              device=device)
+        anchor_z = torch.as_tensor(self.anchor_embeddings_, device=device)
+        left = self._offsets[0]
+
+        def draw(sessions, generator, which="sampler"):
+            sampler = getattr(sessions[0], which)
+            batch = sampler.sample(self.batch_size, generator)
+            ref = batch["reference"]
+            classes = None if sampler.classes is None else sampler.classes[ref]
+            if self.conditional_ == "discrete":
+                batch["positive"] = anchors.pool.draw(classes, generator)
+            else:
+                batch["positive"] = anchors.nearest(sampler.targets(ref, generator), generator,
+                                                    classes)
+            batch["negative"] = torch.randint(0, n, (self.batch_size,), generator=generator,
+                                              device=device)
+            return [batch], [0]
+
+        def loss_fn(sessions, batches, pos_sessions):
+            batch = batches[0]
+            ref = embed_windows(view, sessions[0].values, batch["reference"], left,
+                                view.receptive_field)[:, 0]
+            return infonce(ref, anchor_z[batch["positive"]], anchor_z[batch["negative"]],
+                           self.temperature_module_(), self.distance)
+
+        return draw, loss_fn
 
     # ------------------------------------------------------------- persistence
     def save(self, path):
@@ -671,6 +754,9 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                   "validation_history": self.validation_history_}
         if self.has_discrete_:
             arrays["classes"] = self.classes_
+        for name in ("anchor_embeddings", "anchor_labels", "anchor_classes"):
+            if getattr(self, name + "_", None) is not None:
+                arrays[name] = getattr(self, name + "_")
         extra = {"n_units": self.n_units_, "conditional": self.conditional_,
                  "label_dim": self.label_dim_, "has_discrete": self.has_discrete_,
                  "multi_session": self.multi_session_, "n_iter": self.n_iter_,
@@ -726,6 +812,8 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         model.validation_history_ = state["arrays"]["validation_history"]
         if model.has_discrete_:
             model.classes_ = state["arrays"]["classes"]
+        for name in ("anchor_embeddings", "anchor_labels", "anchor_classes"):
+            setattr(model, name + "_", state["arrays"].get(name))
         model._offsets = window_offsets(model.model_architecture, model.causal)
         torch.set_grad_enabled(True)
         return model
@@ -759,6 +847,12 @@ class _SessionView:
 
     def parameters(self):
         return self.encoder.parameters()
+
+    def state_dict(self):
+        return self.encoder.state_dict()
+
+    def load_state_dict(self, state):
+        return self.encoder.load_state_dict(state)
 
 
 def _is_multi(X) -> bool:

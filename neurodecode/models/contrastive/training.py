@@ -11,7 +11,8 @@ import torch
 
 from neurodecode.models.contrastive.losses import infonce
 
-__all__ = ["SessionData", "shares_window", "gather_windows", "embed_windows", "batch_loss", "embed_sequence"]
+__all__ = ["SessionData", "shares_window", "gather_windows", "embed_windows", "batch_loss",
+           "embed_sequence"]
 
 
 @dataclass
