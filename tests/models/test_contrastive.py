@@ -247,3 +247,14 @@ def test_recovers_track_position_behaviour_contrastive():
     err = np.median(np.abs(knn.predict(Z[test]) - pos[test]))
     chance = np.median(np.abs(pos[test] - pos[train].mean()))
     assert err < 0.12 and err < 0.5 * chance, (err, chance)
+
+
+def test_batch_negatives_train_and_score(circle):
+    X, latent = circle
+    model = ContrastiveEmbedding("offset10-model", negatives="batch",
+                                 **{**TINY, "max_iterations": 150}).fit(X, latent.values)
+    untrained = ContrastiveEmbedding("offset10-model", negatives="batch",
+                                     **{**TINY, "max_iterations": 1}).fit(X, latent.values)
+    assert model.score(X, latent.values) > untrained.score(X, latent.values)
+    with pytest.raises(ValueError, match="negatives"):
+        ContrastiveEmbedding(negatives="hard", **TINY).fit(X)

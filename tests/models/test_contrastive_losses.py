@@ -83,3 +83,16 @@ def test_bad_temperature_is_named():
         Temperature(0.0)
     with pytest.raises(ValueError, match="min_temperature"):
         Temperature(0.2, learn=True, min_temperature=0.5)
+
+
+def test_reference_negatives_leave_out_self(rng):
+    """``exclude_offset``: references double as negatives, each without its own row."""
+    ref, pos = rng.normal(size=(6, 3)), rng.normal(size=(6, 3))
+    other = rng.normal(size=(4, 3))
+    neg = np.concatenate([other, ref])  # references sit at rows 4..9
+    got = infonce(*(torch.as_tensor(a) for a in (ref, pos, neg)), exclude_offset=4)
+    expected = []
+    for i in range(6):
+        keep = [j for j in range(10) if j != 4 + i]
+        expected.append(numpy_infonce(ref[i:i + 1], pos[i:i + 1], neg[keep], 1.0, "cosine")[0])
+    assert float(got[0]) == pytest.approx(np.mean(expected), abs=1e-10)

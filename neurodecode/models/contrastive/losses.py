@@ -144,7 +144,7 @@ class Temperature(torch.nn.Module):
     Examples
     --------
     >>> t = Temperature(0.5, learn=True, min_temperature=0.1)
-    >>> round(float(t()), 4)
+    >>> round(float(t().detach()), 4)
     0.5
     """
 
