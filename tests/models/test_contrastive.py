@@ -224,6 +224,7 @@ def test_recovers_circle_latent_time_contrastive():
     assert held_out_r2(Z, latent.values) > 0.8
 
 
+@pytest.mark.slow
 def test_recovers_track_position_behaviour_contrastive():
     """Behaviour-contrastive (time_delta) embedding of sparse place fields.
 

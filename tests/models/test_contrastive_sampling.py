@@ -145,3 +145,15 @@ def test_bad_configuration_is_named():
         PairSampler(100, 0, 100, "time_delta", device=CPU)
     with pytest.raises(ValueError, match="time_offsets"):
         PairSampler(100, 0, 5, "time", time_offset=10, device=CPU)
+
+
+def test_nearest_label_search_is_not_a_distance_matrix(rng):
+    """3 million bins x 4096 targets: a brute-force distance matrix would be 98 GB."""
+    labels = np.cumsum(rng.normal(size=3_000_000))
+    index = NearestLabelIndex(labels, np.arange(labels.size), CPU)
+    targets = rng.uniform(labels.min(), labels.max(), (4096, 1))
+    got = index.query(torch.as_tensor(targets), gen()).numpy()
+    order = np.sort(labels)
+    at = np.clip(np.searchsorted(order, targets[:, 0]), 1, labels.size - 1)
+    best = np.minimum(np.abs(order[at] - targets[:, 0]), np.abs(order[at - 1] - targets[:, 0]))
+    np.testing.assert_allclose(np.abs(labels[got] - targets[:, 0]), best, atol=1e-9)
