@@ -50,12 +50,14 @@ def bench_icann(args):
     results = {"learned": [], "oracle": [], "correlation": []}
     for seed in args.seeds:
         data = make_icann_motifs(n_units=args.n_units, n_motifs=args.n_motifs,
-                                 n_delays=args.n_delays, n_time=1000,
+                                 n_delays=args.n_delays, n_time=1000, amplitude=args.amplitude,
                                  n_trials=args.icann_train + args.icann_test, random_state=seed)
         tr, te = slice(0, args.icann_train), slice(args.icann_train, None)
         X, y = data.spikes, data.labels
         t0 = time.perf_counter()
+        # ICANN kernels are sparse random entries, not smooth along delays: no smoothness prior
         det = SpikingMotifDetector(n_delays=args.n_delays, max_iter=args.max_iter,
+                                   smoothness=args.icann_smoothness, l2=args.icann_l2,
                                    tolerance=0, min_distance=1, random_state=seed)
         det.fit(X[tr], y[tr])
         fit_s = time.perf_counter() - t0
@@ -270,6 +272,9 @@ def main(argv=None):
     parser.add_argument("--n-delays", type=int, default=31)
     parser.add_argument("--icann-train", type=int, default=100, help="training rasters")
     parser.add_argument("--icann-test", type=int, default=50, help="test rasters")
+    parser.add_argument("--icann-smoothness", type=float, default=0.0)
+    parser.add_argument("--icann-l2", type=float, default=3e-3)
+    parser.add_argument("--amplitude", type=float, default=7.0, help="ICANN kernel amplitude")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data", default=None, help="hippocampus NWB file")
     parser.add_argument("--bin-size", type=float, default=0.01)

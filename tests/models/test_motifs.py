@@ -289,3 +289,22 @@ def test_discovery_without_labels_then_replay_search():
     assert event_f1(labels, aligned, tolerance=2) >= 0.8
     events = det.predict_events(data.spikes[cut:], n_surrogates=2, random_state=0)
     assert events.p_value.median() < 0.01
+
+
+@pytest.mark.slow
+def test_recording_regime_at_benchmark_scale():
+    """64 units, 4 motifs of 16, 0-30 ms delays, dropout 0.2, 5 Hz, 2 ms jitter, distractors:
+    held-out F1 >= 0.93 and within 0.03 of the matched-filter oracle, AUC vs distractors
+    >= 0.98, delay accuracy >= 0.95 (dense)."""
+    data = make_recording_motifs(duration=300.0, jitter=0.002, random_state=0)
+    cut = 240000
+    X, y = data.spikes, data.labels
+    det = SpikingMotifDetector(random_state=0).fit(X[:cut], y[:cut])
+    k, b = matched_filter_kernels(data.delays, 31, dropout=0.2, jitter_bins=2.0,
+                                  background_prob=0.005)
+    oracle = SpikingMotifDetector.from_kernels(k, b).calibrate_threshold(X[:cut], y[:cut])
+    f1, f1_oracle = det.score(X[cut:], y[cut:]), oracle.score(X[cut:], y[cut:])
+    assert f1 >= 0.93 and f1 >= f1_oracle - 0.03
+    scores = det.decision_function(X[cut:])
+    assert onset_auc(scores, y[cut:], data.distractors[cut:], tolerance=1) >= 0.98
+    assert delay_accuracy(data.delays, det.delays_) >= 0.95

@@ -184,15 +184,22 @@ def lag_affinity(spikes: np.ndarray, n_delays: int, min_z: float = 5.0):
 
 
 def seed_motif(affinity: np.ndarray, best_lag: np.ndarray, n_delays: int) -> np.ndarray | None:
-    """Delays (NaN = not a member) of one motif seeded from the strongest remaining pair.
+    """Delays (NaN = not a member) of one motif seeded from a strong, specific pair.
 
-    Every unit linked to both ends ``(i, j)`` of the strongest pair at lags
-    consistent with the pair's own lag (±2 bins) joins, at its lag to ``i``.
+    The seed pair maximises affinity / sqrt(degree_i · degree_j) among links
+    at least half as strong as the strongest (strong link, few partners).
+    Every unit linked to both ends ``(i, j)`` at lags consistent with the
+    pair's own lag (±2 bins) joins, at its lag to ``i``.
     Returns None when no pair is left.
     """
-    i, j = np.unravel_index(int(affinity.argmax()), affinity.shape)
-    if affinity[i, j] <= 0:
+    if affinity.max() <= 0:
         return None
+    # prefer pairs of units with few partners: a unit shared by two motifs links to
+    # both, and seeding from it would merge them
+    degree = (affinity > 0).sum(axis=1).astype(np.float64)
+    score = affinity / np.sqrt(np.maximum(np.outer(degree, degree), 1.0))
+    score[affinity < 0.5 * affinity.max()] = 0  # among the strong links only
+    i, j = np.unravel_index(int(score.argmax()), score.shape)
     both = (affinity[i] > 0) & (affinity[j] > 0)
     consistent = np.abs(best_lag[i] - best_lag[j] - best_lag[i, j]) <= 2
     members = np.flatnonzero(both & consistent)
@@ -225,21 +232,31 @@ def discover_motifs(spikes: np.ndarray, n_motifs: int, n_delays: int, *, n_round
     affinity, best_lag = lag_affinity(spikes, n_delays, min_z)
     n_units = spikes.shape[2]
     seeds = np.full((n_motifs, n_units), np.nan)
-    found = []
-    for m in range(n_motifs):
+    found, templates = [], []
+    for _ in range(4 * n_motifs):
+        if len(found) == n_motifs:
+            break
         delays = seed_motif(affinity, best_lag, n_delays)
         if delays is None:
             break
-        seeds[m] = delays
         one = refine_motifs(spikes, delays[None], n_delays, n_rounds=n_rounds, rng=rng,
                             device=device, **refine_kwargs)
-        peak = one["W"][0].max(axis=1)
+        w = one["W"][0]
+        peak = w.max(axis=1)
         members = np.flatnonzero(peak >= member_fraction * peak.max()) if peak.max() > 0 \
             else np.flatnonzero(np.isfinite(delays))
         members = np.union1d(members, np.flatnonzero(np.isfinite(delays)))
         affinity[np.ix_(members, members)] = 0
-        found.append(np.where(peak >= member_fraction * max(peak.max(), 1e-12),
-                              one["W"][0].argmax(axis=1), np.nan))
+        # a seed that refines into a motif already found is explained away, not kept
+        flat = w.ravel() - w.mean()
+        duplicate = any(
+            np.dot(flat, t) / (np.linalg.norm(flat) * np.linalg.norm(t) + 1e-12) > 0.5
+            for t in templates)
+        if duplicate or peak.max() <= 0:
+            continue
+        seeds[len(found)] = delays
+        templates.append(flat)
+        found.append(np.where(peak >= member_fraction * peak.max(), w.argmax(axis=1), np.nan))
     start = np.full((n_motifs, n_units), np.nan)
     for m, delays in enumerate(found):
         start[m] = delays
