@@ -115,6 +115,9 @@ class SpikingMotifDetector(BaseEstimator):
     offset : bool
         Sparse parametrization: each synapse also has one weight constant over
         delays (evidence from a motif neuron firing at other times).
+    position_lr : float
+        Learning rate of the delay positions relative to ``lr`` (they start
+        at the dense fit's peaks, so they need to move little).
     max_iter : int
         Adam steps of the dense (or rate) fit.
     sparse_iter : int
@@ -193,6 +196,7 @@ class SpikingMotifDetector(BaseEstimator):
 
     def __init__(self, n_motifs=None, n_delays: int = 31, parametrization: str = "dense",
                  n_positions: int = 1, learn_width: bool = False, offset: bool = False,
+                 position_lr: float = 0.05,
                  max_iter: int = 300,
                  sparse_iter: int = 200,
                  lr: float = 0.05, l2: float = 3e-3, smoothness: float = 1e-2,
@@ -210,6 +214,7 @@ class SpikingMotifDetector(BaseEstimator):
         self.n_positions = n_positions
         self.learn_width = learn_width
         self.offset = offset
+        self.position_lr = position_lr
         self.max_iter = max_iter
         self.sparse_iter = sparse_iter
         self.lr = lr
@@ -355,6 +360,7 @@ class SpikingMotifDetector(BaseEstimator):
                     info["sparse"] = train_detector(
                         sparse, inputs, Y, max_iter=self.sparse_iter, sparsity=self.sparsity,
                         sigma_schedule=tuple(self.sigma),
+                        position_lr_scale=float(self.position_lr),
                         progress=lambda s, v: (bar.update(1), bar.set_postfix(loss=v)), **common)
                 layer = sparse
                 self.positions_ = layer.position.detach().clamp(0, self.n_delays - 1).cpu() \

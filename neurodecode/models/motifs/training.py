@@ -65,7 +65,8 @@ def train_detector(module: MotifConv, spikes: torch.Tensor, labels: torch.Tensor
                    class_weight="balanced",
                    sigma_schedule: tuple[float, float] | None = None, progress=None,
                    fit_mask: torch.Tensor | None = None,
-                   val_mask: torch.Tensor | None = None) -> dict:
+                   val_mask: torch.Tensor | None = None,
+                   position_lr_scale: float = 1.0) -> dict:
     """Fit ``module`` by full-batch Adam on weighted BCE; keep the best state.
 
     Parameters
@@ -88,6 +89,8 @@ def train_detector(module: MotifConv, spikes: torch.Tensor, labels: torch.Tensor
         best state is taken from the last quarter so it is sharp.
     progress : callable(step, loss), optional
         Called every step; raising ``KeyboardInterrupt`` stops and keeps the best.
+    position_lr_scale : float
+        Learning rate of the sparse delay positions relative to ``lr``.
     fit_mask, val_mask : Tensor (n_trials, 1, n_time), optional
         Bins used for the gradient, and held-out bins whose loss picks the best
         state (early stopping); default all bins for both.
@@ -101,7 +104,12 @@ def train_detector(module: MotifConv, spikes: torch.Tensor, labels: torch.Tensor
     mask, pos_weight = loss_weights(labels, ignore_radius, class_weight)
     train_mask = mask if fit_mask is None else mask * fit_mask
     held_mask = None if val_mask is None else mask * val_mask
-    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    positions = [p for n, p in module.named_parameters() if n == "position"]
+    others = [p for n, p in module.named_parameters() if n != "position"]
+    groups = [{"params": others}]
+    if positions:
+        groups.append({"params": positions, "lr": lr * position_lr_scale})
+    opt = torch.optim.Adam(groups, lr=lr)
     history: list[float] = []
     val_history: list[float] = []
     best_loss, best_state, best_step = math.inf, None, -1
