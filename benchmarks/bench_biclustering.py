@@ -83,7 +83,7 @@ def timing(sizes, n_iter):
         y = X.values.T.astype(float)
         cfg = SamplerConfig()
         rng = np.random.default_rng(0)
-        state = init_state(y, cfg, rng, 6)
+        state = init_state(y, cfg, rng, 3)
         log_v = cfg.log_v(y.shape[0])
         state = gibbs_step(state, y, cfg, log_v, rng)  # warm-up
         t0, c0 = time.perf_counter(), time.process_time()
