@@ -771,8 +771,6 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     @classmethod
     def load(cls, path, device: str | None = None):
         """Read a model written by :meth:`save`; ``device`` overrides the saved one."""
-        import torch
-
         from neurodecode.models.contrastive.encoders import OffsetEncoder, window_offsets
         from neurodecode.models.contrastive.losses import Temperature
         from neurodecode.utils.persistence import load_state
@@ -815,7 +813,6 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         for name in ("anchor_embeddings", "anchor_labels", "anchor_classes"):
             setattr(model, name + "_", state["arrays"].get(name))
         model._offsets = window_offsets(model.model_architecture, model.causal)
-        torch.set_grad_enabled(True)
         return model
 
     # ------------------------------------------------------------- sklearn glue
