@@ -404,8 +404,10 @@ def _inference_data(posterior: dict, unit_ids):
     n_units = posterior["dispersion"].shape[-1]
     coords = {"unit": np.arange(n_units) if unit_ids is None else unit_ids}
     dims = {"log_mean_baseline": ["unit"], "dispersion": ["unit"]}
-    idata = az.from_dict(posterior={k: np.asarray(v, float) for k, v in posterior.items()},
-                         coords=coords, dims=dims)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "more chains than draws" on short runs
+        idata = az.from_dict(posterior={k: np.asarray(v, float) for k, v in posterior.items()},
+                             coords=coords, dims=dims)
     rows = {}
     n_chains, n_draws = posterior["n_clusters"].shape[:2]
     with warnings.catch_warnings():
