@@ -6,7 +6,7 @@ NWB file, so every model can be tested on recovering what it should find.
 
 from __future__ import annotations
 
-import importlib
+from neurodecode._lazy import lazy_exports
 
 # name -> module; each simulator module lists its public names here.
 _NAMES = {
@@ -25,14 +25,4 @@ _NAMES = {
     "make_track_latent_session": "neurodecode.datasets.latents",
 }
 
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str):
-    if name in _NAMES:
-        return getattr(importlib.import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'neurodecode.datasets' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _NAMES)

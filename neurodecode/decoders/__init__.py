@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+from neurodecode._lazy import lazy_exports
 
 _NAMES: dict[str, str] = {
     "PoissonBayesDecoder": "neurodecode.decoders.baselines",
@@ -17,14 +17,4 @@ _NAMES: dict[str, str] = {
     "fold_scores": "neurodecode.decoders.cv",
 }
 
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str):
-    if name in _NAMES:
-        return getattr(importlib.import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'neurodecode.decoders' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _NAMES)

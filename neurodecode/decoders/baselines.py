@@ -213,6 +213,18 @@ class _SpikeDecoderMixin:
                             attrs={k: v for k, v in template.attrs.items()
                                    if k in ("bin_size", "session_id", "source")})
 
+    def _standardized_training_rows(self, X, y) -> tuple[np.ndarray, np.ndarray]:
+        """Training rows z-scored (``mean_``/``scale_`` set here) and their targets;
+        regression rows with a non-finite target are dropped."""
+        _check_task(self.task)
+        values, _ = self._rows(X, fitting=True)
+        target = self._target(y, X, values.shape[0], numeric=self.task == "regression")
+        if self.task == "regression":
+            values, target = _finite_targets(values, target)
+        self.mean_, self.scale_ = _standardize_fit(values) if self.standardize else (
+            np.zeros(values.shape[1]), np.ones(values.shape[1]))
+        return (values - self.mean_) / self.scale_, target
+
     def score(self, X, y, sample_weight=None) -> float:
         """R² (regression) or accuracy (classification) of the predictions on ``X``."""
         from neurodecode.metrics.decoding import accuracy, r2_score
@@ -516,15 +528,7 @@ class KNNDecoder(_SpikeDecoderMixin, BaseEstimator):
         return self.task
 
     def fit(self, X, y):
-        _check_task(self.task)
-        values, _ = self._rows(X, fitting=True)
-        target = self._target(y, X, values.shape[0], numeric=self.task == "regression")
-        if self.task == "regression":
-            values, target = _finite_targets(values, target)
-        self.mean_, self.scale_ = _standardize_fit(values) if self.standardize else (
-            np.zeros(values.shape[1]), np.ones(values.shape[1]))
-        self.train_X_ = (values - self.mean_) / self.scale_
-        self.train_y_ = target
+        self.train_X_, self.train_y_ = self._standardized_training_rows(X, y)
         self._restore()
         return self
 
@@ -596,14 +600,7 @@ class RidgeDecoder(_SpikeDecoderMixin, BaseEstimator):
     def fit(self, X, y):
         from sklearn.linear_model import Ridge, RidgeClassifier
 
-        _check_task(self.task)
-        values, _ = self._rows(X, fitting=True)
-        target = self._target(y, X, values.shape[0], numeric=self.task == "regression")
-        if self.task == "regression":
-            values, target = _finite_targets(values, target)
-        self.mean_, self.scale_ = _standardize_fit(values) if self.standardize else (
-            np.zeros(values.shape[1]), np.ones(values.shape[1]))
-        z = (values - self.mean_) / self.scale_
+        z, target = self._standardized_training_rows(X, y)
         if self.task == "regression":
             model = Ridge(alpha=self.alpha).fit(z, target)
             self.n_outputs_ = 1 if target.ndim == 1 else target.shape[1]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+from neurodecode._lazy import lazy_exports
 
 _NAMES = {
     "read_nwb": "neurodecode.io.nwb_read",
@@ -21,14 +21,4 @@ _NAMES = {
     "DownloadError": "neurodecode.io.remote",
 }
 
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str):
-    if name in _NAMES:
-        return getattr(importlib.import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'neurodecode.io' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _NAMES)

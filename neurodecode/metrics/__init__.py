@@ -6,7 +6,7 @@ One submodule per family (``decoding``, ``clustering``, ``events``, ``embedding`
 
 from __future__ import annotations
 
-import importlib
+from neurodecode._lazy import lazy_exports
 
 _NAMES: dict[str, str] = {
     "local_maxima": "neurodecode.metrics.events",
@@ -36,14 +36,4 @@ _NAMES: dict[str, str] = {
     "knn_embedding_decoder": "neurodecode.metrics.embedding",
 }
 
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str):
-    if name in _NAMES:
-        return getattr(importlib.import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'neurodecode.metrics' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _NAMES)

@@ -6,7 +6,7 @@ when first touched.
 
 from __future__ import annotations
 
-import importlib
+from neurodecode._lazy import lazy_exports
 
 _NAMES = {
     "ContrastiveEmbedding": "neurodecode.models.contrastive",
@@ -15,14 +15,4 @@ _NAMES = {
     "TimeEvolvingDynamics": "neurodecode.models.dynamics",
 }
 
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str):
-    if name in _NAMES:
-        return getattr(importlib.import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'neurodecode.models' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _NAMES)

@@ -36,6 +36,16 @@ def default_cache_dir() -> Path:
     return Path(pooch.os_cache("neurodecode"))
 
 
+def demo_folders(out_dir=None, cache_dir=None) -> tuple[Path, Path]:
+    """The demo's output and cache folders (defaults ``./neurodecode_output`` and
+    :func:`default_cache_dir`), created if missing."""
+    out_dir = Path("neurodecode_output" if out_dir is None else out_dir).expanduser()
+    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir, cache_dir
+
+
 def run_place_cell_demo(out_dir=None, cache_dir=None, *, random_state: int = 0,
                         verbose: bool = True) -> dict:
     """Simulate place cells, write and re-read NWB, decode position held-out, plot.
@@ -88,10 +98,7 @@ def run_place_cell_demo(out_dir=None, cache_dir=None, *, random_state: int = 0,
     started = time.perf_counter()
     say = print if verbose else (lambda *a, **k: None)
     cfg = DEMO_SETTINGS
-    out_dir = Path("neurodecode_output" if out_dir is None else out_dir).expanduser()
-    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir, cache_dir = demo_folders(out_dir, cache_dir)
 
     nwb_path = cache_dir / f"place_cells_seed{random_state}.nwb"
     say(f"[1/5] simulating {cfg['n_units']} CA1 place cells, {cfg['duration']:.0f} s on a "

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurodecode.pipeline.demo import default_cache_dir
+from neurodecode.pipeline.demo import demo_folders
 
 __all__ = ["run_visual_demo", "frame_identification_chance", "VISUAL_DEMO_SETTINGS"]
 
@@ -114,10 +114,7 @@ def run_visual_demo(out_dir=None, cache_dir=None, *, random_state: int = 0,
     timings = {}
     say = print if verbose else (lambda *a, **k: None)
     cfg = VISUAL_DEMO_SETTINGS
-    out_dir = Path("neurodecode_output" if out_dir is None else out_dir).expanduser()
-    cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    out_dir, cache_dir = demo_folders(out_dir, cache_dir)
 
     nwb_path = cache_dir / f"visual_coding_sim_seed{random_state}.nwb"
     say(f"[1/5] simulating a Visual Coding Neuropixels session (LNP units in VISp, VISl, VISal, "

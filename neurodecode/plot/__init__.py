@@ -5,7 +5,7 @@ Each function imports matplotlib when called, so importing this package is cheap
 
 from __future__ import annotations
 
-import importlib
+from neurodecode._lazy import lazy_exports
 
 _NAMES: dict[str, str] = {
     "plot_raster": "neurodecode.plot.rasters",
@@ -21,14 +21,4 @@ _NAMES: dict[str, str] = {
     "plot_consistency": "neurodecode.plot.embeddings",
 }
 
-__all__ = sorted(_NAMES)
-
-
-def __getattr__(name: str):
-    if name in _NAMES:
-        return getattr(importlib.import_module(_NAMES[name]), name)
-    raise AttributeError(f"module 'neurodecode.plot' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _NAMES)
