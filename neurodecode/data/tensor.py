@@ -101,18 +101,22 @@ def validate_spike_tensor(X, *, name: str = "X", dims=None, allow_float: bool = 
     return X
 
 
-def spike_tensor_values(X, *, name: str = "X", dtype=np.float32) -> np.ndarray:
+def spike_tensor_values(X, *, name: str = "X", dtype=np.float32, dims=None) -> np.ndarray:
     """Values of a spike tensor or array as a numpy array, checked, cast to ``dtype``.
 
     Accepts a DataArray (validated with :func:`validate_spike_tensor`) or an
-    array-like of shape ``(n_samples, n_units)`` / ``(n_trials, n_time, n_units)``.
+    array-like of shape ``(n_samples, n_units)`` / ``(n_trials, n_time, n_units)``;
+    ``dims`` (e.g. ``("time", "unit")``) restricts both to that one layout.
     """
     if isinstance(X, xr.DataArray):
-        return validate_spike_tensor(X, name=name).values.astype(dtype, copy=False)
+        return validate_spike_tensor(X, name=name, dims=dims).values.astype(dtype, copy=False)
     try:
         values = np.asarray(X)
     except Exception as exc:  # pragma: no cover - exotic array-likes
         raise SpikeTensorError(f"`{name}` cannot be converted to an array: {exc}") from exc
+    if dims is not None and values.ndim != len(dims):
+        raise SpikeTensorError(f"`{name}` has shape {values.shape}; expected one axis per dim "
+                               f"of {tuple(dims)}.")
     if values.ndim not in (2, 3):
         raise SpikeTensorError(f"`{name}` has shape {values.shape}; expected (n_samples, n_units)"
                                " or (n_trials, n_time, n_units).")

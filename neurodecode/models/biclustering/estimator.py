@@ -23,26 +23,10 @@ _SCALARS = ("n_clusters", "n_states", "loglik")
 
 def _counts(X, n_states_min: int):
     """Validate ``X`` and return counts (N, T) as float64 plus the DataArray (or None)."""
-    from neurodecode.data.tensor import validate_spike_tensor
+    from neurodecode.data.tensor import spike_tensor_values
 
-    da = None
-    if isinstance(X, xr.DataArray):
-        da = validate_spike_tensor(X, name="X", dims=("time", "unit"))
-        values = da.values
-    else:
-        try:
-            values = np.asarray(X)
-        except Exception as exc:  # pragma: no cover
-            raise SpikeTensorError(f"`X` cannot be converted to an array: {exc}") from exc
-        if values.ndim != 2:
-            raise SpikeTensorError(f"`X` has shape {values.shape}; expected (n_time, n_units) "
-                                   "spike counts.")
-        if values.dtype.kind not in "uifb":
-            raise SpikeTensorError(f"`X` has dtype {values.dtype}; expected integer counts.")
-    values = np.asarray(values, dtype=float)
-    if not np.all(np.isfinite(values)):
-        raise SpikeTensorError(f"`X` contains NaN or infinite values "
-                               f"({int(np.sum(~np.isfinite(values)))} entries); expected counts.")
+    da = X if isinstance(X, xr.DataArray) else None
+    values = spike_tensor_values(X, name="X", dtype=float, dims=("time", "unit"))
     if np.any(values < 0):
         raise SpikeTensorError("`X` contains negative values; expected non-negative spike counts.")
     if np.any(values != np.round(values)):
