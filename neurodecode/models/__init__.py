@@ -12,7 +12,6 @@ _NAMES = {
     "ContrastiveEmbedding": "neurodecode.models.contrastive",
     "BayesianBiclustering": "neurodecode.models.biclustering",
     "SpikingMotifDetector": "neurodecode.models.motifs",
-    "TimeEvolvingDynamics": "neurodecode.models.dynamics",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _NAMES)
