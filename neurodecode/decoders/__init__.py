@@ -15,6 +15,7 @@ _NAMES: dict[str, str] = {
     "HeldOutGroups": "neurodecode.decoders.cv",
     "cross_val_predict": "neurodecode.decoders.cv",
     "fold_scores": "neurodecode.decoders.cv",
+    "frame_features": "neurodecode.decoders.frames",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _NAMES)

@@ -34,6 +34,8 @@ _NAMES: dict[str, str] = {
     "consistency_matrix": "neurodecode.metrics.embedding",
     "frame_identification_score": "neurodecode.metrics.embedding",
     "knn_embedding_decoder": "neurodecode.metrics.embedding",
+    "frame_identification_accuracy": "neurodecode.metrics.frames",
+    "frame_identification_chance": "neurodecode.metrics.frames",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _NAMES)
