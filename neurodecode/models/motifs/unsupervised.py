@@ -151,65 +151,161 @@ def pairwise_lag_counts(spikes: np.ndarray, n_delays: int) -> np.ndarray:
     return np.asarray((X.T @ S).todense()).reshape(n_units, n_units, n_delays)
 
 
-def lag_affinity(spikes: np.ndarray, n_delays: int, min_z: float = 5.0):
-    """Affinity of unit pairs from sharp cross-correlogram peaks, and the peak lags.
+def lag_zscores(spikes: np.ndarray, n_delays: int, baseline_width: int | None = None):
+    """Sharp excess of every unit pair's cross-correlogram over its local baseline.
 
     Units of one motif fire at fixed relative lags, so their correlogram has a
-    sharp excess at ``d_a' - d_a``. The excess over ±1 lag is z-scored against
-    the count expected from the units' rates.
+    sharp peak at ``d_a' - d_a``. The count within ±1 lag is compared with
+    the count expected from the correlogram's own level over ``±baseline_width``
+    lags around it (the central ±2 lags excluded): the prediction of spike
+    dithering at that scale, so co-varying rates (place fields, up-states,
+    rate-matched distractors) give no excess, only precise timing does.
+
+    Parameters
+    ----------
+    spikes : ndarray (n_trials, n_time, n_units)
+    n_delays : int
+        Lags ``-(n_delays - 1) .. n_delays - 1`` are scored.
+    baseline_width : int, optional
+        Half-width (lags) of the local baseline; default ``n_delays``.
+
+    Returns
+    -------
+    ndarray (n_units, n_units, 2 * n_delays - 1)
+        ``z[a, a', ℓ + n_delays - 1]`` for ``a'`` firing ``ℓ`` bins after
+        ``a``; ``z[a', a, -ℓ] = z[a, a', ℓ]``, 0 on the diagonal.
+    """
+    w = int(n_delays if baseline_width is None else baseline_width)
+    w = max(w, 4)
+    reach = n_delays + w + 1
+    C = pairwise_lag_counts(spikes, reach)
+    full = np.concatenate([np.transpose(C, (1, 0, 2))[..., :0:-1], C], axis=2)  # -reach+1..
+    centre = reach - 1
+    cum = np.concatenate([np.zeros(full.shape[:2] + (1,)), np.cumsum(full, axis=2)], axis=2)
+
+    def window(lo, hi):  # sum of full[..., centre + ℓ + lo : centre + ℓ + hi + 1] per ℓ
+        ell = np.arange(-(n_delays - 1), n_delays)
+        return cum[..., centre + ell + hi + 1] - cum[..., centre + ell + lo]
+
+    peak = window(-1, 1)
+    local = window(-w, w) - window(-2, 2)
+    expected = 3.0 * local / (2 * w - 4)
+    z = (peak - expected) / np.sqrt(expected + 1.0)
+    idx = np.arange(z.shape[0])
+    z[idx, idx] = 0
+    return z
+
+
+def _affinity(z: np.ndarray, min_z: float) -> np.ndarray:
+    aff = np.clip(z.max(axis=2), 0, None)
+    aff = np.maximum(aff, aff.T)
+    aff[aff < min_z] = 0
+    return aff
+
+
+def lag_affinity(spikes: np.ndarray, n_delays: int, min_z: float = 5.0):
+    """Affinity of unit pairs from sharp cross-correlogram peaks, and the peak lags.
 
     Returns
     -------
     affinity : ndarray (n_units, n_units)
-        Peak z-score, symmetric, 0 below ``min_z`` and on the diagonal.
+        Peak z-score of :func:`lag_zscores`, symmetric, 0 below ``min_z``.
     best_lag : ndarray (n_units, n_units) of int
         ``best_lag[a, a'] ≈ d_a' - d_a``.
     """
-    n_trials, n_time, n_units = spikes.shape
-    C = pairwise_lag_counts(spikes, n_delays)
-    full = np.concatenate([np.transpose(C, (1, 0, 2))[..., :0:-1], C], axis=2)  # lags -D+1..D-1
-    lags = np.arange(-(n_delays - 1), n_delays)
-    rates = spikes.sum(axis=(0, 1)) / (n_trials * n_time)
-    expected = np.outer(rates, rates)[..., None] * n_trials * n_time
-    pad = np.pad(full, ((0, 0), (0, 0), (1, 1)))
-    smooth = pad[..., :-2] + pad[..., 1:-1] + pad[..., 2:]
-    z = (smooth - 3 * expected) / np.sqrt(3 * expected + 1)
-    idx = np.arange(n_units)
-    z[idx, idx] = 0
-    best_lag = lags[z.argmax(axis=2)]
-    affinity = np.clip(z.max(axis=2), 0, None)
-    affinity = np.maximum(affinity, affinity.T)
-    affinity[affinity < min_z] = 0
-    return affinity, best_lag
+    z = lag_zscores(spikes, n_delays)
+    return _affinity(z, min_z), z.argmax(axis=2) - (n_delays - 1)
 
 
-def seed_motif(affinity: np.ndarray, best_lag: np.ndarray, n_delays: int) -> np.ndarray | None:
-    """Delays (NaN = not a member) of one motif seeded from a strong, specific pair.
+def seed_motif(z: np.ndarray, n_delays: int, min_z: float = 5.0, min_support: float = 0.5,
+               min_members: int = 3, max_pairs: int = 64) -> np.ndarray | None:
+    """Delays (NaN = not a member) of one motif grown from a strong, specific pair.
 
-    The seed pair maximises affinity / sqrt(degree_i · degree_j) among links
-    at least half as strong as the strongest (strong link, few partners).
-    Every unit linked to both ends ``(i, j)`` at lags consistent with the
-    pair's own lag (±2 bins) joins, at its lag to ``i``.
-    Returns None when no pair is left.
+    Seed pairs are tried in decreasing order of affinity / sqrt(degree_i ·
+    degree_j) among links at least half as strong as the strongest (strong
+    link, few partners: a unit shared by two motifs links to both and would
+    merge them). From a pair the motif grows one unit at a time: a candidate
+    unit at a candidate delay is supported by the correlogram excess with
+    every member at the implied lag ``z[m, k, d_k - d_m]``; the best candidate
+    joins when the mean support is at least ``min_z`` and at least
+    ``min_support`` of the members reach ``min_z / 2``. Lags are read per
+    member pair, so a unit shared with another motif joins at this motif's
+    delay. The first pair that grows to ``min_members`` units is returned (a
+    lone strong pair — a leftover of an explained motif, or two coupled
+    units — is not a motif).
+
+    Parameters
+    ----------
+    z : ndarray (n_units, n_units, 2 * n_delays - 1)
+        From :func:`lag_zscores` (with the motifs found so far explained away).
+
+    Returns
+    -------
+    ndarray (n_units,) or None
+        Delays in bins from 0, or None when no pair grows into a motif.
     """
-    if affinity.max() <= 0:
+    aff = _affinity(z, min_z)
+    if aff.max() <= 0:
         return None
-    # prefer pairs of units with few partners: a unit shared by two motifs links to
-    # both, and seeding from it would merge them
-    degree = (affinity > 0).sum(axis=1).astype(np.float64)
-    score = affinity / np.sqrt(np.maximum(np.outer(degree, degree), 1.0))
-    score[affinity < 0.5 * affinity.max()] = 0  # among the strong links only
-    i, j = np.unravel_index(int(score.argmax()), score.shape)
-    both = (affinity[i] > 0) & (affinity[j] > 0)
-    consistent = np.abs(best_lag[i] - best_lag[j] - best_lag[i, j]) <= 2
-    members = np.flatnonzero(both & consistent)
-    keep = np.r_[i, j, members[(members != i) & (members != j)]]
-    d = np.r_[0, best_lag[i, j], best_lag[i, keep[2:]]].astype(np.float64)
-    d -= d.min()
-    delays = np.full(affinity.shape[0], np.nan)
-    ok = d < n_delays
-    delays[keep[ok]] = d[ok]
-    return delays
+    degree = (aff > 0).sum(axis=1).astype(np.float64)
+    score = aff / np.sqrt(np.maximum(np.outer(degree, degree), 1.0))
+    strong = np.triu(aff >= 0.5 * aff.max(), 1)
+    pairs = np.argwhere(strong)
+    order = np.argsort(-score[strong], kind="stable")
+    tried = pairs[order]
+    # then the weaker links, strongest first
+    weak = np.argwhere(np.triu((aff > 0) & ~(aff >= 0.5 * aff.max()), 1))
+    weak = weak[np.argsort(-aff[weak[:, 0], weak[:, 1]], kind="stable")]
+    for i, j in np.concatenate([tried, weak])[:max_pairs]:
+        delays = _grow(z, int(i), int(j), n_delays, min_z, min_support)
+        if np.isfinite(delays).sum() >= min_members:
+            return delays
+    return None
+
+
+def _grow(z, i, j, n_delays, min_z, min_support):
+    n_units = z.shape[0]
+    off = n_delays - 1
+    members = [i, j]
+    delays = [0, int(z[i, j].argmax()) - off]
+    while True:
+        d = np.asarray(delays)
+        grid = np.arange(d.max() - off, d.min() + off + 1)  # keeps the span within the window
+        if len(grid) == 0:
+            break
+        lag_idx = grid[None, :] - d[:, None] + off  # (n_members, n_grid), all in range
+        # zs[m, k, g] = z[member m, unit k, lag grid[g] - d_m]
+        zs = np.take_along_axis(z[np.asarray(members)], np.broadcast_to(
+            lag_idx[:, None, :], (len(members), n_units, len(grid))), axis=2)
+        support = zs.mean(axis=0)
+        agree = (zs >= 0.5 * min_z).mean(axis=0)
+        support[np.asarray(members)] = -np.inf
+        support[agree < min_support] = -np.inf
+        k, g = np.unravel_index(int(support.argmax()), support.shape)
+        if not support[k, g] >= min_z:
+            break
+        members.append(int(k))
+        delays.append(int(grid[g]))
+    d = np.asarray(delays, dtype=np.float64)
+    out = np.full(n_units, np.nan)
+    out[np.asarray(members)] = d - d.min()
+    return out
+
+
+def explain_away(z: np.ndarray, delays: np.ndarray, radius: int = 4) -> None:
+    """Zero, in place, the correlogram excess of member pairs at the motif's own lags (±radius).
+
+    Only the lags the motif predicts are removed, so the other peaks of a
+    unit shared with another motif stay for that motif's seeding.
+    """
+    n_delays = (z.shape[2] + 1) // 2
+    members = np.flatnonzero(np.isfinite(delays))
+    d = delays[members].astype(np.int64)
+    for r in range(-radius, radius + 1):
+        lag = d[None, :] - d[:, None] + r + n_delays - 1  # (m, k): k after m
+        ok = (lag >= 0) & (lag < z.shape[2])
+        a, b = np.nonzero(ok)
+        z[members[a], members[b], lag[a, b]] = 0
 
 
 def discover_motifs(spikes: np.ndarray, n_motifs: int, n_delays: int, *, n_rounds: int = 5,
@@ -217,53 +313,77 @@ def discover_motifs(spikes: np.ndarray, n_motifs: int, n_delays: int, *, n_round
                     device="cpu", **refine_kwargs) -> dict:
     """Find motifs without labels: seed from correlogram lags, refine, explain away, repeat.
 
-    For each motif: seed from the strongest remaining unit pair
+    For each motif: grow a seed from the correlogram excesses
     (:func:`seed_motif`), refine it by alternating detection and kernel
     re-estimation (:func:`refine_motifs`), take as members the units whose
     template peak exceeds ``member_fraction`` of the largest, and remove the
-    affinities among them. All motifs are then refined together.
+    correlogram excess at the lags the motif explains (:func:`explain_away`).
+    A seed that refines into a motif already found is dropped. All motifs are
+    then refined together. Fewer than ``n_motifs`` are returned (as empty
+    templates, ``n_found``) when no significant lag structure is left: the
+    number of motifs is an upper bound, chosen by the data below it.
 
     Returns
     -------
     dict
-        As :func:`refine_motifs`, plus ``seeds`` (n_motifs, n_units) delays.
+        As :func:`refine_motifs`, plus ``seeds`` (n_motifs, n_units) delays and
+        ``n_found``.
     """
     rng = np.random.default_rng(rng)
-    affinity, best_lag = lag_affinity(spikes, n_delays, min_z)
+    z = lag_zscores(spikes, n_delays)
     n_units = spikes.shape[2]
     seeds = np.full((n_motifs, n_units), np.nan)
-    found, templates = [], []
+    found, templates, found_onsets = [], [], []
     for _ in range(4 * n_motifs):
         if len(found) == n_motifs:
             break
-        delays = seed_motif(affinity, best_lag, n_delays)
+        delays = seed_motif(z, n_delays, min_z)
         if delays is None:
             break
         one = refine_motifs(spikes, delays[None], n_delays, n_rounds=n_rounds, rng=rng,
                             device=device, **refine_kwargs)
         w = one["W"][0]
         peak = w.max(axis=1)
-        members = np.flatnonzero(peak >= member_fraction * peak.max()) if peak.max() > 0 \
-            else np.flatnonzero(np.isfinite(delays))
-        members = np.union1d(members, np.flatnonzero(np.isfinite(delays)))
-        affinity[np.ix_(members, members)] = 0
-        # a seed that refines into a motif already found is explained away, not kept
+        refined = np.where(peak >= member_fraction * peak.max(), w.argmax(axis=1), np.nan) \
+            if peak.max() > 0 else np.full(n_units, np.nan)
+        explain_away(z, delays)
+        explain_away(z, refined)
+        # a seed that refines into a motif already found (its template, or the same
+        # occurrences at another onset shift) is explained away, not kept
         flat = w.ravel() - w.mean()
+        onsets = one["onsets"][0]
         duplicate = any(
             np.dot(flat, t) / (np.linalg.norm(flat) * np.linalg.norm(t) + 1e-12) > 0.5
-            for t in templates)
-        if duplicate or peak.max() <= 0:
+            for t in templates) or any(
+            _shared_onsets(onsets, o, n_delays, spikes.shape[1]) > 0.5 for o in found_onsets)
+        if duplicate or peak.max() <= 0 or np.isfinite(refined).sum() < 2:
             continue
         seeds[len(found)] = delays
         templates.append(flat)
-        found.append(np.where(peak >= member_fraction * peak.max(), w.argmax(axis=1), np.nan))
+        found.append(refined)
+        found_onsets.append(onsets)
     start = np.full((n_motifs, n_units), np.nan)
     for m, delays in enumerate(found):
         start[m] = delays
     result = refine_motifs(spikes, start, n_delays, n_rounds=n_rounds, rng=rng, device=device,
                            **refine_kwargs)
     result["seeds"] = seeds
+    result["n_found"] = len(found)
     return result
+
+
+def _shared_onsets(a, b, window: int, n_time: int) -> float:
+    """Fraction of onsets ``a`` (trial, time) with an onset of ``b`` within ``±window`` bins."""
+    if len(a[1]) == 0:
+        return 0.0
+    if len(b[1]) == 0:
+        return 0.0
+    key_b = np.sort(b[0].astype(np.int64) * (n_time + 2 * window + 1) + b[1])
+    key_a = a[0].astype(np.int64) * (n_time + 2 * window + 1) + a[1]
+    pos = np.searchsorted(key_b, key_a)
+    left = np.abs(key_a - key_b[np.clip(pos - 1, 0, len(key_b) - 1)])
+    right = np.abs(key_b[np.clip(pos, 0, len(key_b) - 1)] - key_a)
+    return float(np.mean(np.minimum(left, right) <= window))
 
 
 def refine_motifs(spikes: np.ndarray, delays: np.ndarray, n_delays: int, *, n_rounds: int = 5,
