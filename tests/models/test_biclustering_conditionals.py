@@ -27,21 +27,26 @@ from neurodecode.models.biclustering.labels import (
     mfm_log_partition_prior,
 )
 from neurodecode.models.biclustering.latents import (
+    _sample_stacked,
     banded_to_dense,
     blocks_to_banded,
     dynamics_precision,
     sample_banded_gaussian,
     sample_latents,
+    sample_slds_prior,
+    stacked_band,
 )
 from neurodecode.models.biclustering.loadings import loading_posterior, sample_loadings
 from neurodecode.models.biclustering.mniw import (
     mniw_posterior,
     regression_stats,
+    regression_stats_reference,
     sample_inverse_wishart,
     sample_mniw,
     sample_wishart,
 )
 from neurodecode.models.biclustering.polya_gamma import (
+    SADDLE_FROM,
     nb_kappa,
     polya_gamma_mean,
     sample_polya_gamma,
@@ -61,6 +66,36 @@ def test_polya_gamma_mean_matches_closed_form(h, z):
     draws = sample_polya_gamma(np.full(40000, h), np.full(40000, z), rng)
     expected = float(polya_gamma_mean(h, z))
     assert abs(draws.mean() - expected) < 4 * draws.std() / np.sqrt(draws.size)
+
+
+@pytest.mark.parametrize("h", [SADDLE_FROM / 2, SADDLE_FROM / 2 + 0.5, 11.0, 100.0])
+def test_polya_gamma_draws_are_exact_in_skewness(h):
+    # PG(h, 0) = Σ_k Gamma(h, 1) / (2π²(k - 1/2)²): cumulants κ2 = h/24, κ3 = h/60. A
+    # normal approximation (polyagamma's "hybrid" default for h > 50) has zero skewness.
+    rng = np.random.default_rng(5)
+    n = 200000
+    draws = sample_polya_gamma(np.full(n, h), np.zeros(n), rng)
+    assert draws.mean() == pytest.approx(h / 4, rel=0.003)
+    assert draws.var() == pytest.approx(h / 24, rel=0.02)
+    skew = (h / 60) / (h / 24) ** 1.5
+    assert abs(stats.skew(draws) - skew) < 5 * np.sqrt(6 / n)
+
+
+def test_polya_gamma_mixed_shapes_keep_order_and_seed():
+    rng = np.random.default_rng(6)
+    h = np.where(rng.random((40, 300)) < 0.5, 3.5, 60.0)
+    z = rng.normal(-1.0, 1.0, h.shape)
+    a = sample_polya_gamma(h, z, np.random.default_rng(7))
+    b = sample_polya_gamma(h, z, np.random.default_rng(7))
+    np.testing.assert_array_equal(a, b)
+    for value in (3.5, 60.0):
+        sel = h == value
+        expected = polya_gamma_mean(h[sel], z[sel])
+        # per-element means differ: compare the average of standardised draws
+        resid = (a[sel] - expected) / np.sqrt(value / 24)
+        assert abs(resid.mean()) < 4 / np.sqrt(sel.sum())
+    with pytest.raises(ValueError, match="h must be > 0 and finite"):
+        sample_polya_gamma(np.array([1.0, 0.0]), 0.0, rng)
 
 
 def test_polya_gamma_identity_gives_nb_likelihood_in_psi():
@@ -126,6 +161,34 @@ def test_dynamics_precision_matches_dense_prior_covariance():
         dense = banded_to_dense(blocks_to_banded(diag[k], lower[k]))
         np.testing.assert_allclose(dense, np.linalg.inv(cov), rtol=1e-8, atol=1e-8)
         np.testing.assert_allclose(np.linalg.solve(dense, h[k].ravel()), m, atol=1e-8)
+
+
+@pytest.mark.parametrize("K,S,T,d", [(1, 1, 2, 2), (2, 3, 7, 3), (4, 5, 60, 3)])
+def test_stacked_band_fast_path_is_bitwise_the_reference(K, S, T, d):
+    rng = np.random.default_rng(13)
+    A = 0.4 * rng.standard_normal((K, S, d, d))
+    b = 0.1 * rng.standard_normal((K, S, d))
+    Q = np.stack([[_random_spd(rng, d, 0.2) for _ in range(S)] for _ in range(K)])
+    P0 = _random_spd(rng, d)
+    states = rng.integers(S, size=T)
+    obs_prec = np.stack([[_random_spd(rng, d) for _ in range(T)] for _ in range(K)])
+    obs_info = rng.standard_normal((K, T, d))
+    diag, lower, h = dynamics_precision(states, A, b, Q, P0)
+    lower_all = np.zeros((K, T, d, d))
+    lower_all[:, : T - 1] = lower
+    ab = blocks_to_banded((diag + obs_prec).reshape(K * T, d, d),
+                          lower_all.reshape(K * T, d, d)[:-1])
+    ab_t, h_fast = stacked_band(states, A, b, Q, P0, obs_prec, obs_info)
+    np.testing.assert_array_equal(ab_t.T, ab)
+    np.testing.assert_array_equal(h_fast, (h + obs_info).ravel())
+    # same generator state -> the same draws as the reference path, and the same state after
+    r_ref, r_fast = np.random.default_rng(14), np.random.default_rng(14)
+    np.testing.assert_array_equal(
+        sample_latents(states, A, b, Q, P0, obs_prec, obs_info, r_fast),
+        _sample_stacked(diag + obs_prec, lower, h + obs_info, r_ref))
+    np.testing.assert_array_equal(sample_slds_prior(states, A, b, Q, P0, r_fast),
+                                  _sample_stacked(diag, lower, h, r_ref))
+    assert r_ref.random() == r_fast.random()
 
 
 def test_sample_latents_posterior_mean_matches_dense_gaussian_update():
@@ -268,6 +331,18 @@ def test_mniw_posterior_matches_dense_regression():
         Psi_ref = Psi0 + R.T @ R + (Mn_ref - M0) @ np.linalg.inv(V0) @ (Mn_ref - M0).T
         np.testing.assert_allclose(Psin[0, s], Psi_ref, atol=1e-9)
         assert nun[0, s] == nu0 + len(sel)
+
+
+@pytest.mark.parametrize("T,S", [(2, 1), (50, 4), (300, 10)])
+def test_regression_stats_match_one_hot_reference(T, S):
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((3, T, 3))
+    states = rng.integers(max(S - 1, 1), size=T)  # the last state stays empty
+    fast = regression_stats(x, states, S)
+    ref = regression_stats_reference(x, states, S)
+    for a, b in zip(fast, ref, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 def test_wishart_and_mniw_draw_moments():

@@ -14,7 +14,8 @@ from scipy.linalg import cho_solve_banded, cholesky_banded
 from scipy.linalg.lapack import dtbtrs
 
 __all__ = ["blocks_to_banded", "banded_to_dense", "sample_banded_gaussian",
-           "dynamics_precision", "sample_latents", "sample_slds_prior"]
+           "dynamics_precision", "stacked_band", "sample_band_gaussian_t", "sample_latents",
+           "sample_slds_prior"]
 
 
 def blocks_to_banded(diag: np.ndarray, lower: np.ndarray) -> np.ndarray:
@@ -86,7 +87,7 @@ def sample_banded_gaussian(ab: np.ndarray, h: np.ndarray, rng: np.random.Generat
     n = ab.shape[1]
     scale = 1.0 / np.sqrt(ab[0])
     scaled = ab.copy()
-    for k in range(1, ab.shape[0]):
+    for k in range(1, min(ab.shape[0], n)):
         scaled[k, : n - k] *= scale[k:] * scale[: n - k]
     scaled[0] = 1.0
     chol = cholesky_banded(scaled, lower=True, check_finite=False)
@@ -137,12 +138,125 @@ def dynamics_precision(states, A, b, Q, prior_precision):
 
 
 def _sample_stacked(diag, lower, h, rng):
+    """Reference path: stack per-cluster blocks, then :func:`blocks_to_banded` (tests only)."""
     K, T, d, _ = diag.shape
     lower_all = np.zeros((K, T, d, d))
     lower_all[:, : T - 1] = lower  # block T-1 of each sequence couples to the next: zero
     ab = blocks_to_banded(diag.reshape(K * T, d, d), lower_all.reshape(K * T, d, d)[:-1])
     x, _ = sample_banded_gaussian(ab, h.reshape(-1), rng)
     return x.reshape(K, T, d)
+
+
+def stacked_band(states, A, b, Q, prior_precision, obs_precision=None, obs_info=None):
+    """Band of the stacked block-tridiagonal precision, built in one gather (fast path).
+
+    The same matrix and information vector as :func:`dynamics_precision` (plus the
+    observation terms) stacked over clusters and written by :func:`blocks_to_banded`,
+    with identical floating-point operations, so the result is bit-for-bit the same.
+    Every block ``t`` depends only on the pair ``(ξ_t, ξ_{t+1})`` (``ξ_0`` and
+    ``ξ_T`` replaced by a sentinel that carries the ``x_0`` prior and no
+    successor), so each cluster's blocks are looked up from a table over the
+    ``(S + 1)²`` pairs. Blocks are laid out as ``(3 d, d)`` tiles
+    ``[Λ[t, t]; Λ[t + 1, t]; 0]``; the band is a strided view of those tiles.
+
+    Parameters
+    ----------
+    states : ndarray of int, shape (T,)
+    A, Q : ndarray, shape (K, S, d, d); b : ndarray, shape (K, S, d)
+    prior_precision : ndarray, shape (d, d)
+    obs_precision : ndarray, shape (K, T, d, d), optional
+    obs_info : ndarray, shape (K, T, d), optional
+
+    Returns
+    -------
+    ab_t : ndarray, shape (K T d, 2 d)
+        Transposed lower band storage (``ab_t.T`` is the Fortran-ordered LAPACK band,
+        ``ab_t.T[i - j, j] = Λ[i, j]``).
+    h : ndarray, shape (K T d,)
+
+    Examples
+    --------
+    >>> K, S, d = 1, 2, 2
+    >>> A = np.zeros((K, S, d, d)); b = np.zeros((K, S, d))
+    >>> Q = np.broadcast_to(np.eye(d), (K, S, d, d))
+    >>> ab_t, h = stacked_band(np.array([0, 1, 1]), A, b, Q, np.eye(d))
+    >>> ab_t.shape, h.shape
+    ((6, 4), (6,))
+    """
+    K, S, d, _ = A.shape
+    s = np.asarray(states)
+    T = len(s)
+    J = np.linalg.inv(Q)
+    JA = J @ A
+    AtJA = np.swapaxes(A, -1, -2) @ JA
+    Jb = np.einsum("ksab,ksb->ksa", J, b)
+    AtJb = np.einsum("ksba,ksb->ksa", A, Jb)
+    # "incoming" terms by the state of the step into t (sentinel S: the x_0 prior) and
+    # "outgoing" terms by the state of the step out of t (sentinel S: none)
+    j_in = np.concatenate([J, np.broadcast_to(prior_precision, (K, 1, d, d))], axis=1)
+    jb_in = np.concatenate([Jb, np.zeros((K, 1, d))], axis=1)
+    zeros = np.zeros((K, 1, d, d))
+    atja_out = np.concatenate([AtJA, zeros], axis=1)
+    ja_out = np.concatenate([JA, zeros], axis=1)
+    atjb_out = np.concatenate([AtJb, np.zeros((K, 1, d))], axis=1)
+    S1 = S + 1
+    table = np.zeros((K, S1, S1, 3 * d + 1, d))
+    table[:, :, :, :d] = j_in[:, :, None] + atja_out[:, None, :]
+    table[:, :, :, d:2 * d] = -ja_out[:, None, :]
+    table[:, :, :, 3 * d] = jb_in[:, :, None] - atjb_out[:, None, :]
+    s_in = np.concatenate([[S], s[1:]])
+    s_out = np.concatenate([s[1:], [S]])
+    tiles = np.take(table.reshape(K, S1 * S1, 3 * d + 1, d), s_in * S1 + s_out, axis=1)
+    if obs_precision is not None:
+        tiles[:, :, :d] += obs_precision
+    h = tiles[:, :, 3 * d].reshape(-1)
+    if obs_info is not None:
+        h = h + obs_info.reshape(-1)
+    # band entry (row j of ab_t, offset m) = tile element (m + b, b) of column b of block t
+    n_blocks = K * T
+    item = tiles.itemsize
+    view = np.lib.stride_tricks.as_strided(
+        tiles, shape=(n_blocks, d, 2 * d),
+        strides=((3 * d + 1) * d * item, (d + 1) * item, d * item), writeable=False)
+    return np.ascontiguousarray(view).reshape(n_blocks * d, 2 * d), h
+
+
+def sample_band_gaussian_t(ab_t: np.ndarray, h: np.ndarray, rng: np.random.Generator):
+    """:func:`sample_banded_gaussian` (one draw) on a transposed band, in place, no copies.
+
+    Parameters
+    ----------
+    ab_t : ndarray, shape (n, u + 1), C-contiguous
+        ``ab_t.T`` is the lower band storage of ``Λ``; it is overwritten.
+    h : ndarray, shape (n,)
+
+    Returns
+    -------
+    ndarray, shape (n,)
+        The same numbers as ``sample_banded_gaussian(ab_t.T, h, rng)[0]`` with the same
+        generator state.
+    """
+    from scipy.linalg.lapack import dpbtrf, dpbtrs
+
+    n, bands = ab_t.shape
+    scale = 1.0 / np.sqrt(ab_t[:, 0])
+    band = ab_t.T  # Fortran-ordered (u + 1, n): LAPACK works on it without copying
+    # equilibrate exactly as the reference path: entry (k, j) times scale[j + k] * scale[j]
+    for k in range(1, min(bands, n)):
+        band[k, : n - k] *= scale[k:] * scale[: n - k]
+    band[0] = 1.0
+    chol, info = dpbtrf(band, lower=1, overwrite_ab=1)
+    if info != 0:
+        if info > 0:
+            raise np.linalg.LinAlgError(f"{info}-th leading minor not positive definite")
+        raise ValueError(f"illegal value in {-info}-th argument of internal pbtrf")
+    mean, info = dpbtrs(chol, scale * h, lower=1)
+    mean *= scale
+    z = rng.standard_normal((n, 1))
+    noise, info = dtbtrs(chol, z, uplo="L", trans="T", overwrite_b=1)
+    if info != 0:  # pragma: no cover - dpbtrf already failed for non-PD input
+        raise np.linalg.LinAlgError(f"banded triangular solve failed (info={info})")
+    return mean + scale * noise[:, 0]
 
 
 def sample_latents(states, A, b, Q, prior_precision, obs_precision, obs_info, rng):
@@ -161,15 +275,17 @@ def sample_latents(states, A, b, Q, prior_precision, obs_precision, obs_info, rn
     -------
     ndarray, shape (K, T, d)
     """
-    diag, lower, h = dynamics_precision(states, A, b, Q, prior_precision)
-    return _sample_stacked(diag + obs_precision, lower, h + obs_info, rng)
+    K, T, d = obs_info.shape
+    ab_t, h = stacked_band(states, A, b, Q, prior_precision, obs_precision, obs_info)
+    return sample_band_gaussian_t(ab_t, h, rng).reshape(K, T, d)
 
 
 def sample_slds_prior(states, A, b, Q, prior_precision, rng):
     """Draw trajectories from the switching linear dynamics prior alone, shape (K, T, d)."""
-    diag, lower, h = dynamics_precision(states, A, b, Q, prior_precision)
+    K, T, d = A.shape[0], len(states), A.shape[-1]
+    ab_t, h = stacked_band(states, A, b, Q, prior_precision)
     try:
-        return _sample_stacked(diag, lower, h, rng)
+        return sample_band_gaussian_t(ab_t, h, rng).reshape(K, T, d)
     except np.linalg.LinAlgError:  # nearly singular Q: the forward recursion is exact and stable
         K, T, d = h.shape
         x = np.empty((K, T, d))

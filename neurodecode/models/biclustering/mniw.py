@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["sample_wishart", "sample_inverse_wishart", "regression_stats",
+           "regression_stats_reference",
            "mniw_posterior", "sample_mniw"]
 
 
@@ -61,6 +62,30 @@ def regression_stats(x, states, n_states: int):
     Sxx : (K, S, d+1, d+1) ``Σ u uᵀ``, Syx : (K, S, d, d+1) ``Σ x_t uᵀ``,
     Syy : (K, S, d, d) ``Σ x_t x_tᵀ``, n : (S,) step counts; ``u = [x_{t-1}; 1]``.
     """
+    K, T, d = x.shape
+    q = d + 1
+    # w_t = [x_{t-1}; 1; x_t] per cluster; every statistic is a block of Σ w wᵀ per state,
+    # summed with one reduceat over the steps sorted by state (no one-hot contraction)
+    w = np.empty((T - 1, K, q + d))
+    w[..., :d] = np.swapaxes(x[:, :-1], 0, 1)
+    w[..., d] = 1.0
+    w[..., q:] = np.swapaxes(x[:, 1:], 0, 1)
+    s = np.asarray(states)[1:]
+    counts = np.bincount(s, minlength=n_states)
+    ws = w[np.argsort(s, kind="stable")]
+    outer = (ws[:, :, :, None] * ws[:, :, None, :]).reshape(T - 1, -1)
+    total = np.zeros((n_states, outer.shape[1]))
+    used = counts > 0
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    if used.any():
+        total[used] = np.add.reduceat(outer, starts[used], axis=0)
+    total = np.moveaxis(total.reshape(n_states, K, q + d, q + d), 0, 1)
+    return (total[..., :q, :q].copy(), total[..., q:, :q].copy(), total[..., q:, q:].copy(),
+            counts.astype(float))
+
+
+def regression_stats_reference(x, states, n_states: int):
+    """One-hot ``einsum`` form of :func:`regression_stats` (the tested reference)."""
     K, T, d = x.shape
     onehot = np.zeros((T - 1, n_states))
     onehot[np.arange(T - 1), states[1:]] = 1.0
