@@ -36,7 +36,11 @@ from neurodecode.models.biclustering.latents import (
     sample_slds_prior,
     stacked_band,
 )
-from neurodecode.models.biclustering.loadings import loading_posterior, sample_loadings
+from neurodecode.models.biclustering.loadings import (
+    laplace_loadings_batch,
+    loading_posterior,
+    sample_loadings,
+)
 from neurodecode.models.biclustering.mniw import (
     mniw_posterior,
     regression_stats,
@@ -477,3 +481,19 @@ def test_laplace_mode_maximises_log_posterior():
         ref = minimize(neg, np.zeros(p)).x
         np.testing.assert_allclose(mode[c], ref, atol=1e-4)
     assert log_ev[0] > log_ev[1]
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_laplace_batch_matches_per_neuron_laplace(shared):
+    rng = np.random.default_rng(16)
+    N, C, T, p = 5, 3, 80, 2
+    feats = 0.4 * rng.standard_normal((C, T, p)) if shared else \
+        0.4 * rng.standard_normal((N, C, T, p))
+    y = rng.poisson(1.5, (N, T)).astype(float)
+    r = rng.uniform(2.0, 20.0, N)
+    base = rng.normal(-1.5, 0.3, (N, C, 1)) + 0.2 * rng.standard_normal((N, C, T))
+    mode, prec, log_ev = laplace_loadings_batch(y, r, base, feats, 0.5)
+    for i in range(N):
+        ref = laplace_loadings(y[i], r[i], base[i], feats if shared else feats[i], 0.5)
+        for got, want in zip((mode[i], prec[i], log_ev[i]), ref, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

@@ -26,15 +26,20 @@ def run_chunk(y, cfg_json: dict, state_arrays: dict, rng_state: dict, start: int
     -------
     state_arrays : dict, rng_state : dict, records : dict of arrays (n_steps, ...)
     """
+    from threadpoolctl import threadpool_limits
+
     cfg = SamplerConfig(**cfg_json)
     state = ChainState.from_arrays(state_arrays)
     rng = np.random.Generator(np.random.PCG64())
     rng.bit_generator.state = rng_state
     log_v = cfg.log_v(y.shape[0])
     records = []
-    for it in range(start, start + n_steps):
-        state = gibbs_step(state, y, cfg, log_v, rng, update_labels=it >= label_start)
-        records.append(record(state, y, cfg))
+    # one chain is one core: every matrix here is tiny (d <= 4, bands of width 2d), so BLAS
+    # threads only add contention between the chains sharing the machine
+    with threadpool_limits(limits=1):
+        for it in range(start, start + n_steps):
+            state = gibbs_step(state, y, cfg, log_v, rng, update_labels=it >= label_start)
+            records.append(record(state, y, cfg))
     stacked = {k: np.stack([r[k] for r in records]) for k in records[0]}
     return state.to_arrays(), rng.bit_generator.state, stacked
 
