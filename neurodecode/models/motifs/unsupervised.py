@@ -388,60 +388,85 @@ def _shared_onsets(a, b, window: int, n_time: int) -> float:
 
 def refine_motifs(spikes: np.ndarray, delays: np.ndarray, n_delays: int, *, n_rounds: int = 5,
                   jitter_bins: float = 1.5, dither: int = 10, alpha: float = 1e-4,
-                  min_distance: int = 4, rng=None, device="cpu") -> dict:
+                  min_distance: int = 4, refractory: int | None = None, realign: bool = True,
+                  rng=None, device="cpu") -> dict:
     """Alternate detection with fixed kernels and kernel re-estimation from the detections.
 
     Each round: matched-filter kernels ``K = log(1 + W / λ₀)`` (``W``: expected
     motif spikes per (unit, delay), ``λ₀``: background spikes per bin) scan the
     raster; peaks above the ``1 - alpha`` quantile of scores on a dithered
-    surrogate are taken as onsets; ``W`` becomes the onset-triggered average
-    minus ``λ₀``, clipped at 0. The first ``W`` comes from seed delays with a
-    Gaussian of width ``jitter_bins``.
+    surrogate, at least ``refractory`` bins apart, are taken as onsets; ``W``
+    becomes the onset-triggered average minus ``λ₀``, clipped at 0. The first
+    ``W`` comes from seed delays with a Gaussian of width ``jitter_bins``.
+
+    With ``realign``, the triggered average is taken over ``n_delays - 1``
+    extra bins either side and the motif window is moved to hold the most
+    significant excess (onsets move with it): a seed with a spurious early
+    or late member would otherwise place the motif off-centre and cut its
+    other end. The side lobes of one occurrence's score (the template
+    matching itself shifted) are kept out by ``refractory`` (default
+    ``max(min_distance, n_delays // 2)``); they would add shifted copies of
+    the motif to the average and blur it.
 
     Returns
     -------
     dict
         ``W`` (n_motifs, n_units, n_delays) expected motif spikes, ``kernels``,
         ``bias``, ``background`` (n_units,), ``onsets`` (list of (trial, time)
-        arrays per motif), ``threshold`` (n_motifs,).
+        arrays per motif, detected with the returned kernels), ``threshold``
+        (n_motifs,) for the returned kernels.
     """
+    from neurodecode.metrics.events import local_maxima
     from neurodecode.models.motifs.baselines import expected_spike_kernels
     from neurodecode.models.motifs.detection import SpikeIndex
     from neurodecode.models.motifs.surrogates import dither_spikes
 
     rng = np.random.default_rng(rng)
     n_trials, n_time, n_units = spikes.shape
+    refractory = max(int(min_distance), n_delays // 2, 1) if refractory is None \
+        else max(int(refractory), 1)
     lam0 = np.maximum(spikes.sum(axis=(0, 1)) / (n_trials * n_time), 1e-6)
     W = expected_spike_kernels(delays, n_delays, dropout=0.2, jitter_bins=jitter_bins)
     index = SpikeIndex(spikes, n_delays, device)
     null_index = SpikeIndex(dither_spikes(spikes, dither, rng), n_delays, device)
-    from neurodecode.metrics.events import local_maxima
+    ext = n_delays - 1 if realign else 0
+    span = np.arange(-ext, n_delays + ext)
 
-    onsets = []
-    threshold = np.zeros(len(W))
-    for _ in range(max(int(n_rounds), 1)):
+    def detect(W):
         kernels = np.log1p(W / lam0[None, :, None])
-        bias = -W.sum(axis=(1, 2))
         k_t = torch.as_tensor(kernels, dtype=torch.float32, device=device)
-        b_t = torch.as_tensor(bias, dtype=torch.float32, device=device)
+        b_t = torch.as_tensor(-W.sum(axis=(1, 2)), dtype=torch.float32, device=device)
         with torch.no_grad():
             score = index.logits(k_t, b_t).cpu().numpy().transpose(0, 2, 1)
             null = null_index.logits(k_t, b_t).cpu().numpy().transpose(0, 2, 1)
         threshold = np.quantile(null.reshape(-1, len(W)), 1 - alpha, axis=0)
-        peaks = local_maxima(score, -np.inf, min_distance) & (score >= threshold)
-        onsets, new_W = [], np.zeros_like(W)
-        for m in range(len(W)):
-            r, t = np.nonzero(peaks[..., m])
-            onsets.append((r, t))
+        peaks = local_maxima(score, -np.inf, refractory) & (score >= threshold)
+        return [np.nonzero(peaks[..., m]) for m in range(len(W))], threshold
+
+    for _ in range(max(int(n_rounds), 1)):
+        onsets, _ = detect(W)
+        new_W = W.copy()
+        for m, (r, t) in enumerate(onsets):
             if len(t) == 0:
-                new_W[m] = W[m]
                 continue
-            idx = t[:, None] + np.arange(n_delays)[None, :]
-            inside = idx < n_time
-            win = spikes[r[:, None], np.minimum(idx, n_time - 1)] * inside[..., None]
-            sta = win.sum(0).T / len(t)  # (n_units, n_delays)
-            new_W[m] = np.clip(sta - lam0[:, None], 0, None)
+            idx = t[:, None] + span[None, :]
+            inside = (idx >= 0) & (idx < n_time)
+            win = spikes[r[:, None], np.clip(idx, 0, n_time - 1)] * inside[..., None]
+            sta = win.sum(0).T / np.maximum(inside.sum(0), 1)  # (n_units, len(span))
+            excess = sta - lam0[:, None]
+            if ext:
+                # the window of n_delays bins holding the most significant excess
+                se = np.sqrt(lam0 / len(t))[:, None]
+                sig = np.where(excess > 3 * se, excess, 0.0).sum(0)
+                csum = np.r_[0.0, np.cumsum(sig)]
+                mass = csum[n_delays:] - csum[:-n_delays]
+                # ties (e.g. no excess at all) keep the current alignment
+                best = ext if mass[ext] >= mass.max() else int(mass.argmax())
+            else:
+                best = 0
+            new_W[m] = np.clip(excess[:, best:best + n_delays], 0, None)
         W = new_W
+    onsets, threshold = detect(W)
     kernels = np.log1p(W / lam0[None, :, None])
     return {"W": W, "kernels": kernels, "bias": -W.sum(axis=(1, 2)), "background": lam0,
             "onsets": onsets, "threshold": threshold}
