@@ -22,6 +22,7 @@ _NAMES: dict[str, str] = {
     "throughput": "neurodecode.metrics.events",
     "event_counts": "neurodecode.metrics.events",
     "oracle_threshold_recall": "neurodecode.metrics.events",
+    "global_threshold_recall": "neurodecode.metrics.events",
     "decoding_errors": "neurodecode.metrics.decoding",
     "median_absolute_error": "neurodecode.metrics.decoding",
     "mean_absolute_error": "neurodecode.metrics.decoding",

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["local_maxima", "match_events", "event_counts", "event_f1", "onset_auc",
-           "event_average_precision", "oracle_threshold_recall", "kernel_correlation",
+           "event_average_precision", "oracle_threshold_recall", "global_threshold_recall",
+           "kernel_correlation",
            "delay_accuracy", "throughput"]
 
 
@@ -289,6 +290,51 @@ def oracle_threshold_recall(scores, y_true, tolerance: int = 0, min_distance: in
     if average is None:
         return per
     raise ValueError(f"`average` must be 'micro', 'macro' or None, got {average!r}")
+
+
+def global_threshold_recall(scores, y_true) -> float:
+    """Fraction of onset bins detected at the ICANN paper's oracle threshold.
+
+    The evaluation of Perrinet (ICANN 2023) and its code: one threshold for
+    all motifs and bins, the quantile that lets through as many (bin, motif)
+    scores as there are true onsets; recall is the fraction of true onset
+    bins whose score passes it (exact bin and motif, no peak picking; recall =
+    precision by construction).
+
+    Parameters
+    ----------
+    scores, y_true : array or DataArray (..., n_time, n_motifs)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> s = np.array([[0.9, 0.0], [0.1, 0.8], [0.7, 0.2]])
+    >>> y = np.array([[1, 0], [0, 0], [0, 1]])
+    >>> global_threshold_recall(s, y)
+    0.5
+    """
+    s = _values(scores, "scores").astype(np.float64).ravel()
+    yt = _values(y_true, "y_true").ravel()
+    if s.shape != yt.shape:
+        raise ValueError(f"scores {np.shape(_values(scores, 'scores'))} and y_true "
+                         f"{np.shape(_values(y_true, 'y_true'))} must have the same shape")
+    k = int(np.count_nonzero(yt))
+    if k == 0:
+        return float("nan")
+    kth = np.partition(s, s.size - k)[s.size - k]  # k-th largest score
+    above = s > kth
+    # ties at the threshold share the remaining slots in proportion
+    tied = s == kth
+    slots = k - int(above.sum())
+    true = yt != 0
+    hits = float(np.count_nonzero(above & true))
+    n_tied = int(tied.sum())
+    if n_tied:
+        hits += slots * np.count_nonzero(tied & true) / n_tied
+    return hits / k
 
 
 def _average_precision(hits, values, n_true):

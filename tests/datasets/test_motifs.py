@@ -15,8 +15,23 @@ def test_icann_shapes_truth_and_determinism():
     validate_spike_tensor(a.spikes)
     assert a.spikes.dims == ("time", "unit") and a.labels.dims == ("time", "motif")
     np.testing.assert_array_equal(a.spikes.values, b.spikes.values)
-    assert a.kernels.shape == (3, 32, 11) and np.all(a.kernels >= 0)
+    assert a.kernels.shape == (3, 32, 11)
     assert np.all((a.kernels > 0).sum(axis=(1, 2)) >= 1)
+    # the default refractory spike shape (1, -0.8, -0.2) balances each entry away from the end
+    early = make_icann_motifs(n_units=32, n_motifs=3, n_delays=11, n_time=400, random_state=1,
+                              spike_shape=(1.0, -0.8, -0.2), kernel_density=0.2)
+    positive = make_icann_motifs(n_units=32, n_motifs=3, n_delays=11, n_time=400,
+                                 random_state=1, spike_shape=None, kernel_density=0.2)
+    assert np.all(positive.kernels >= 0)
+    k, k0 = early.kernels, positive.kernels
+    np.testing.assert_allclose(k[..., 0], k0[..., 0])
+    np.testing.assert_allclose(k[..., 1], k0[..., 1] - 0.8 * k0[..., 0])
+    np.testing.assert_allclose(k[..., 2:], k0[..., 2:] - 0.8 * k0[..., 1:-1]
+                               - 0.2 * k0[..., :-2])
+    # the authors' weights: active entries come from the upper tail of N(0, amplitude²)
+    env = motif_envelope(11, 1.5, 12.0, offset=0.0, normalize=False)
+    w = k0[k0 > 0] / np.broadcast_to(env, k0.shape)[k0 > 0]
+    assert w.min() >= 4.0 * 0.8416 and np.mean(k0 > 0) == pytest.approx(0.2 * 10 / 11, abs=0.05)
     assert a.spikes.attrs["bin_size"] == 0.001
     assert len(a.events) == int(a.labels.sum())
     trials = make_icann_motifs(n_units=8, n_motifs=2, n_delays=5, n_time=50, n_trials=3,

@@ -99,8 +99,36 @@ def icann_oracle_kernels(kernels, p_A: float, p_B: float | None = None):
     return k.copy(), bias
 
 
-def correlation_kernels(kernels):
-    """Binary template of each motif's support: plain spike counting in the motif's bins."""
-    return (np.asarray(kernels) > 0).astype(np.float64)
+def correlation_kernels(kernels, p_A: float | None = None):
+    """Template of each motif for the correlation baseline (no log-odds weighting).
 
+    Parameters
+    ----------
+    kernels : array (n_motifs, n_units, n_delays)
+        True generative kernels (logit increments).
+    p_A : float, optional
+        Background spiking probability. Given, the template is the spiking
+        probability the motif causes, ``σ(logit p_A + K)`` at every (neuron,
+        delay) — the "correlation" detector of Perrinet (ICANN 2023) and its
+        code. Without it, the binary support ``K > 0`` (plain spike counting
+        in the motif's bins).
 
+    Returns
+    -------
+    ndarray (n_motifs, n_units, n_delays)
+
+    Examples
+    --------
+    >>> k = np.array([[[0.0, 3.0]]])
+    >>> correlation_kernels(k).tolist()
+    [[[0.0, 1.0]]]
+    >>> np.round(correlation_kernels(k, p_A=0.5), 3).tolist()
+    [[[0.5, 0.953]]]
+    """
+    k = np.asarray(kernels, dtype=np.float64)
+    if p_A is None:
+        return (k > 0).astype(np.float64)
+    if not 0 < p_A < 1:
+        raise ValueError(f"`p_A` must be a probability in (0, 1), got {p_A!r}")
+    logit_a = np.log(p_A) - np.log1p(-p_A)
+    return 1.0 / (1.0 + np.exp(-(logit_a + k)))

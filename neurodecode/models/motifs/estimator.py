@@ -118,6 +118,15 @@ class SpikingMotifDetector(BaseEstimator):
     position_lr : float
         Learning rate of the delay positions relative to ``lr`` (they start
         at the dense fit's peaks, so they need to move little).
+    objective : {"discriminative", "generative"}
+        Dense fit: ``"discriminative"`` learns the detector directly by
+        weighted BCE on the onset labels; ``"generative"`` fits the ICANN
+        generative model of the spikes given the labelled onsets (a sparse
+        logistic regression of each neuron on the lagged onsets, the authors'
+        supervised scheme) and uses its log-likelihood ratio as the detector.
+        The generative fit is cheaper with many motifs (cost grows with
+        onsets, not bins × motifs) and uses ``sparsity`` and ``l2`` as its
+        penalties.
     max_iter : int
         Adam steps of the dense (or rate) fit.
     sparse_iter : int
@@ -196,7 +205,7 @@ class SpikingMotifDetector(BaseEstimator):
 
     def __init__(self, n_motifs=None, n_delays: int = 31, parametrization: str = "dense",
                  n_positions: int = 1, learn_width: bool = False, offset: bool = False,
-                 position_lr: float = 0.05,
+                 position_lr: float = 0.05, objective: str = "discriminative",
                  max_iter: int = 300,
                  sparse_iter: int = 200,
                  lr: float = 0.05, l2: float = 3e-3, smoothness: float = 1e-2,
@@ -215,6 +224,7 @@ class SpikingMotifDetector(BaseEstimator):
         self.learn_width = learn_width
         self.offset = offset
         self.position_lr = position_lr
+        self.objective = objective
         self.max_iter = max_iter
         self.sparse_iter = sparse_iter
         self.lr = lr
@@ -248,6 +258,9 @@ class SpikingMotifDetector(BaseEstimator):
         if self.parametrization not in _PARAMETRIZATIONS:
             raise ValueError(f"`parametrization` must be one of {_PARAMETRIZATIONS}; got "
                              f"{self.parametrization!r}")
+        if self.objective not in ("discriminative", "generative"):
+            raise ValueError(f"`objective` must be 'discriminative' or 'generative'; got "
+                             f"{self.objective!r}")
         if int(self.n_positions) < 1:
             raise ValueError(f"`n_positions` must be >= 1, got {self.n_positions!r}")
         if self.tolerance < 0:
@@ -332,12 +345,15 @@ class SpikingMotifDetector(BaseEstimator):
                           val_mask=val_mask if self.early_stopping else None)
             with tqdm(total=self.max_iter, desc=f"{first} kernels", disable=not self.verbose,
                       leave=False) as bar:
-                info["dense"] = train_detector(
-                    layer, inputs, Y, max_iter=self.max_iter, l2=self.l2,
-                    smoothness=self.smoothness,
-                    sparsity=self.sparsity, progress=lambda s, v: (bar.update(1),
-                                                                   bar.set_postfix(loss=v)),
-                    **common)
+                progress = lambda s, v: (bar.update(1), bar.set_postfix(loss=v))  # noqa: E731
+                if self.objective == "generative" and first == "dense":
+                    info["dense"] = self._fit_generative(layer, values, labels, split, device,
+                                                         progress)
+                else:
+                    info["dense"] = train_detector(
+                        layer, inputs, Y, max_iter=self.max_iter, l2=self.l2,
+                        smoothness=self.smoothness, sparsity=self.sparsity,
+                        progress=progress, **common)
             if self.parametrization == "sparse" and not info["dense"]["interrupted"]:
                 weights, positions = init_positions_from_dense(layer.weight.detach(),
                                                                self.n_positions)
@@ -391,6 +407,30 @@ class SpikingMotifDetector(BaseEstimator):
                                   if isinstance(v, dict))
         self.fit_info_ = info
         return self
+
+    def _fit_generative(self, layer, values, labels, split, device, progress):
+        """Dense kernels and bias of ``layer`` from the generative fit (``objective``)."""
+        import torch
+
+        from neurodecode.models.motifs.training import (
+            OnsetDesign,
+            fit_generative,
+            generative_detector,
+        )
+
+        cut = values.shape[1] if split is None else split
+        design = OnsetDesign(labels[:, :cut], self.n_delays)
+        result = fit_generative(design, values[:, :cut], max_iter=self.max_iter, lr=self.lr,
+                                sparsity=self.sparsity, l2=self.l2, device=device,
+                                progress=progress)
+        rate = torch.as_tensor(labels[:, :cut].mean(axis=(0, 1)), dtype=torch.float32,
+                               device=device).clamp(1e-6, 1 - 1e-6)
+        kernels, bias = generative_detector(result["kernels"], result["baseline"], rate)
+        with torch.no_grad():
+            layer.weight.copy_(kernels)
+            layer.bias.copy_(bias)
+        self.baseline_ = result["baseline"].cpu().numpy().astype(np.float64)
+        return {"loss": result["loss"], "interrupted": result["interrupted"]}
 
     def _validation_split(self, labels):
         """First held-out bin, or None when nothing is held out (or it has no onset)."""

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 
 from neurodecode.models.motifs.detection import MotifConv
 
-__all__ = ["loss_weights", "weighted_bce", "train_detector"]
+__all__ = ["loss_weights", "weighted_bce", "train_detector", "OnsetDesign", "fit_generative",
+           "generative_detector"]
 
 
 def loss_weights(labels: torch.Tensor, ignore_radius: int = 1,
@@ -164,3 +165,158 @@ def to_torch(values: np.ndarray, device) -> torch.Tensor:
     """(R, T, C) numpy → (R, C, T) float32 tensor on ``device``."""
     return torch.as_tensor(np.ascontiguousarray(np.moveaxis(values, -1, 1)),
                            dtype=torch.float32, device=device)
+
+
+class OnsetDesign:
+    """Lagged onsets as a sparse design matrix for the generative model of spikes.
+
+    Row ``r · T + s`` (trial ``r``, bin ``s``), column ``b · D + δ`` is 1 when
+    motif ``b`` has an onset at ``s - δ``, so ``S @ K_flat`` (``K_flat`` of
+    shape (M·D, N)) is ``Σ_{b,δ} B(b, s-δ) K(b, a, δ)``, the motifs' drive of
+    every neuron at every bin (the ICANN generative model's logit increment).
+    Rows are kept in blocks so a fit never holds all (bin, neuron) logits.
+
+    Parameters
+    ----------
+    labels : ndarray (n_trials, n_time, n_motifs), 0/1
+    n_delays : int
+    block_rows : int
+        Rows per block.
+    """
+
+    def __init__(self, labels: np.ndarray, n_delays: int, block_rows: int = 60_000):
+        from scipy import sparse
+
+        n_trials, n_time, n_motifs = labels.shape
+        r, t, b = np.nonzero(labels)
+        d = np.arange(n_delays)
+        s = t[:, None] + d[None, :]
+        ok = s < n_time
+        rows = (r[:, None] * n_time + s)[ok]
+        cols = (b[:, None] * n_delays + d[None, :])[ok]
+        shape = (n_trials * n_time, n_motifs * n_delays)
+        mat = sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape)
+        mat.sum_duplicates()
+        self.n_rows = shape[0]
+        self.block_rows = int(block_rows)
+        self.blocks = []
+        for start in range(0, self.n_rows, self.block_rows):
+            block = mat[start:start + self.block_rows]
+            self.blocks.append((start, block, block.T.tocsr()))
+        self.n_trials, self.n_time, self.n_motifs, self.n_delays = (n_trials, n_time, n_motifs,
+                                                                    n_delays)
+
+
+def fit_generative(design: OnsetDesign, spikes: np.ndarray, *, max_iter: int = 200,
+                   lr: float = 0.1, sparsity: float = 0.0, l2: float = 0.0,
+                   device="cpu", progress=None, generator=None) -> dict:
+    """Penalised maximum likelihood of the ICANN generative model given known onsets.
+
+    Spikes are Bernoulli with ``logit p(a, s) = c_a + Σ_{b,δ} B(b, s-δ) K(b, a, δ)``
+    (Perrinet, ICANN 2023); with the onsets ``B`` known this is a logistic
+    regression of every neuron on the lagged onsets, whose design is sparse
+    (:class:`OnsetDesign`). Full-batch Adam on the summed binary cross-entropy
+    divided by the number of onsets, plus ``sparsity · Σ|K| + l2 · Σ K²`` per
+    motif (the true kernels are sparse, and a (motif, neuron, delay) entry
+    never followed by a spike would otherwise run to −∞).
+
+    Parameters
+    ----------
+    design : OnsetDesign
+    spikes : ndarray (n_trials, n_time, n_units)
+        Spike counts (a bin with a spike counts as 1).
+    max_iter, lr, sparsity, l2 : int, float, float, float
+    device : torch.device
+    progress : callable(step, loss), optional
+        Raising ``KeyboardInterrupt`` stops and keeps the current state.
+
+    Returns
+    -------
+    dict
+        ``kernels`` Tensor (n_motifs, n_units, n_delays), ``baseline`` Tensor
+        (n_units,) (logit of the background spiking probability), ``loss``
+        history, ``interrupted``.
+    """
+    n_units = spikes.shape[2]
+    targets = torch.as_tensor((spikes.reshape(-1, n_units) > 0).astype(np.float32),
+                              device=device)
+    unit_rate = targets.mean(0).clamp(1e-6, 1 - 1e-6)
+    n_md = design.n_motifs * design.n_delays
+    weight = torch.zeros(n_md, n_units, device=device, requires_grad=True)
+    baseline = torch.log(unit_rate / (1 - unit_rate)).clone().requires_grad_(True)
+    blocks = [(start, _csr_to_torch(b, device), _csr_to_torch(bt, device))
+              for start, b, bt in design.blocks]
+    n_onsets = max(float(sum(b.nnz for _, b, _ in design.blocks)) / design.n_delays, 1.0)
+    opt = torch.optim.Adam([weight, baseline], lr=lr)
+    history: list[float] = []
+    interrupted = False
+    try:
+        for step in range(max_iter):
+            opt.zero_grad()
+            total = 0.0
+            for start, mat, mat_t in blocks:
+                y = targets[start:start + mat.shape[0]]
+                z = _SparseDrive.apply(weight, mat, mat_t) + baseline
+                loss = F.binary_cross_entropy_with_logits(z, y, reduction="sum") / n_onsets
+                loss.backward()
+                total += float(loss.detach())
+            kernel = weight
+            penalty = 0.0
+            if sparsity or l2:
+                pen = (sparsity * kernel.abs().sum() + l2 * (kernel ** 2).sum()) \
+                    / design.n_motifs
+                pen.backward()
+                penalty = float(pen.detach())
+            history.append(total + penalty)
+            opt.step()
+            if progress is not None:
+                progress(step, history[-1])
+    except KeyboardInterrupt:
+        interrupted = True
+    k = weight.detach().reshape(design.n_motifs, design.n_delays, n_units).permute(0, 2, 1)
+    return {"kernels": k.contiguous(), "baseline": baseline.detach(), "loss": history,
+            "interrupted": interrupted}
+
+
+def generative_detector(kernels: torch.Tensor, baseline: torch.Tensor,
+                        onset_rate: torch.Tensor):
+    """Detector weights and bias from a fitted generative model (its log-likelihood ratio).
+
+    An onset of ``b`` at ``t`` moves neuron ``a``'s spiking log-odds at ``t + δ``
+    from ``c_a`` to ``c_a + K(b, a, δ)``: the evidence of a spike there is ``K``
+    and of its absence ``log(1 - p₁) - log(1 - p₀)``, summed into the bias with
+    the onset prior ``logit p_B`` (the isolated-motif approximation of the paper).
+
+    Returns
+    -------
+    kernels : Tensor (n_motifs, n_units, n_delays)
+    bias : Tensor (n_motifs,)
+    """
+    c = baseline.view(1, -1, 1)
+    absent = (-F.softplus(c + kernels) + F.softplus(c)).sum(dim=(1, 2))
+    prior = torch.log(onset_rate) - torch.log1p(-onset_rate)
+    return kernels.clone(), absent + prior
+
+
+class _SparseDrive(torch.autograd.Function):
+    """``S @ W`` with the gradient ``Sᵀ @ grad`` (W requires grad, S fixed)."""
+
+    @staticmethod
+    def forward(ctx, weight, matrix, matrix_t):
+        ctx.matrix_t = matrix_t
+        return matrix @ weight
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.matrix_t @ grad.contiguous(), None, None
+
+
+def _csr_to_torch(mat, device):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(torch.as_tensor(mat.indptr, dtype=torch.int64),
+                                       torch.as_tensor(mat.indices, dtype=torch.int64),
+                                       torch.as_tensor(mat.data, dtype=torch.float32),
+                                       size=mat.shape, device=device)
