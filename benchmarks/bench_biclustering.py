@@ -15,6 +15,8 @@ Usage (reduced run)::
 
     python benchmarks/bench_biclustering.py --seeds 0 1 --n-iter 300 --chains 2
     python benchmarks/bench_biclustering.py --timing-only --timing-iters 5
+    python benchmarks/bench_biclustering.py --timing-only --timing-sizes 30x500 \\
+        --timing-chains-iters 200 --chains 4 --jobs 2
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ def recovery(seeds, n_iter, chains, jobs, max_states, loading_sd=0.5):
 
 
 def timing(sizes, n_iter):
+    """CPU seconds per Gibbs iteration of one chain on one core, for each (N, T)."""
     out = []
     for N, T in sizes:
         X, _ = make_biclustering_data(n_clusters=3, neurons_per_cluster=N // 3, n_time=T,
@@ -95,7 +98,29 @@ def timing(sizes, n_iter):
         print(f"timing N={N} T={T} K={state.x.shape[0]} wall_s_per_iter={sec:.4f} "
               f"cpu_s_per_iter={cpu:.4f} cpu_s_per_1000_iter={1000 * cpu:.1f} (one chain, "
               "one core)", flush=True)
+    if len(out) > 1:
+        base = min(out, key=lambda row: row[0] * row[1])
+        for N, T, _, cpu in out:
+            print(f"growth N={N} T={T}: cpu x{cpu / base[3]:.2f} for N*T x"
+                  f"{N * T / (base[0] * base[1]):.1f} relative to N={base[0]} T={base[1]}")
     return out
+
+
+def timing_chains(n_iter, chains, jobs, seed=0):
+    """Wall seconds per 1,000 iterations of the full estimator: ``chains`` chains on ``jobs``
+    worker processes, the paper's simulation (N=30, T=500), process start-up included."""
+    X, _ = make_biclustering_data(random_state=seed)
+    model = BayesianBiclustering(n_iter=n_iter, n_chains=chains, n_jobs=jobs,
+                                 random_state=seed, verbose=False,
+                                 checkpoint_every=max(n_iter // 4, 1))
+    t0 = time.perf_counter()
+    model.fit(X)
+    wall = time.perf_counter() - t0
+    per_1000 = wall / n_iter * 1000
+    print(f"timing_chains N=30 T=500 chains={chains} jobs={jobs} n_iter={n_iter} "
+          f"wall_s={wall:.1f} wall_s_per_1000_iter={per_1000:.1f} (target <= 100 on 2 cores; "
+          f"machine load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
+    return per_1000
 
 
 def main(argv=None):
@@ -111,11 +136,16 @@ def main(argv=None):
     parser.add_argument("--timing-sizes", type=str, default="30x500,100x500,300x500,30x2000,"
                         "100x2000,300x2000")
     parser.add_argument("--timing-only", action="store_true")
+    parser.add_argument("--timing-chains-iters", type=int, default=0,
+                        help="also time the estimator (--chains on --jobs processes) for this "
+                        "many iterations (0: skip)")
     parser.add_argument("--recovery-only", action="store_true")
     args = parser.parse_args(argv)
     if not args.recovery_only:
         sizes = [tuple(int(v) for v in s.split("x")) for s in args.timing_sizes.split(",")]
         timing(sizes, args.timing_iters)
+        if args.timing_chains_iters:
+            timing_chains(args.timing_chains_iters, args.chains, args.jobs)
     if args.timing_only:
         return
     rows = recovery(args.seeds, args.n_iter, args.chains, args.jobs, args.max_states,
