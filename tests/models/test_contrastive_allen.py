@@ -1,4 +1,4 @@
-"""Simulated Allen session: contrastive embeddings identify natural-movie frames of a held-out repeat.
+"""Simulated Allen session: contrastive embeddings identify movie frames of a held-out repeat.
 
 CEBRA's Allen demo (Schneider, Lee & Mathis 2023, Fig. 5) on neurodecode's simulated
 Visual Coding Neuropixels session, with the protocol of
