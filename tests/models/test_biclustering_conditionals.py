@@ -9,7 +9,12 @@ import pytest
 from scipy import stats
 from scipy.special import gammaln
 
-from neurodecode.models.biclustering.dispersion import nb_loglik, sample_dispersion
+from neurodecode.models.biclustering.dispersion import (
+    log_rising_factorial,
+    nb_loglik,
+    sample_dispersion,
+    softplus,
+)
 from neurodecode.models.biclustering.hmm import (
     emission_loglik,
     ffbs,
@@ -517,3 +522,27 @@ def test_laplace_batch_matches_per_neuron_laplace(shared):
         ref = laplace_loadings(y[i], r[i], base[i], feats if shared else feats[i], 0.5)
         for got, want in zip((mode[i], prec[i], log_ev[i]), ref, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_fast_nb_pieces_match_gammaln_and_logaddexp():
+    rng = np.random.default_rng(18)
+    y = rng.negative_binomial(3.0, 0.3, (6, 200)).astype(float)
+    y[0, 0] = 0.0
+    psi = rng.normal(-1.0, 3.0, y.shape)
+    psi[1, :3] = [-900.0, 0.0, 900.0]
+    r = rng.uniform(0.3, 40.0, (6, 1))
+    np.testing.assert_allclose(softplus(psi), np.logaddexp(0.0, psi), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(log_rising_factorial(y, r), gammaln(y + r) - gammaln(r),
+                               rtol=1e-12, atol=1e-12)
+    ref = (gammaln(y + r) - gammaln(r) - gammaln(y + 1) + y * psi
+           - (y + r) * np.logaddexp(0.0, psi))
+    np.testing.assert_allclose(nb_loglik(y, psi, r), ref, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(nb_loglik(y.astype(np.int64), psi, r), ref, rtol=1e-12,
+                               atol=1e-10)
+    # non-integer "counts" and scalar r take the gammaln path, same formula
+    np.testing.assert_allclose(nb_loglik(y + 0.5, psi, 2.0),
+                               gammaln(y + 2.5) - gammaln(2.0) - gammaln(y + 1.5)
+                               + (y + 0.5) * psi - (y + 2.5) * np.logaddexp(0.0, psi),
+                               rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(nb_loglik(y[0], psi[0], 3.0), stats.nbinom.logpmf(
+        y[0], 3.0, 1 / (1 + np.exp(psi[0]))), rtol=1e-9, atol=1e-9)
