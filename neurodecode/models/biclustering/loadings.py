@@ -137,7 +137,9 @@ def laplace_loadings_batch(y, r, base, feats, prior_var: float, n_newton: int = 
         if step == n_newton:
             break
         c = c + np.linalg.solve(prec, grad[..., None])[..., 0]
-    loglik = (yy * psi - (yy + r[None, :, None]) * np.logaddexp(0.0, psi)).sum(axis=-1)
+    from .dispersion import softplus
+
+    loglik = (yy * psi - (yy + r[None, :, None]) * softplus(psi)).sum(axis=-1)
     log_prior = -0.5 * (c**2).sum(-1) / prior_var - 0.5 * p * np.log(2 * np.pi * prior_var)
     _, logdet = np.linalg.slogdet(prec)
     log_ev = loglik + log_prior + 0.5 * p * np.log(2 * np.pi) - 0.5 * logdet
