@@ -229,7 +229,13 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    for name, kind in (("temperature", float), ("learning_rate", float),
+                       ("num_hidden_units", int), ("output_dimension", int),
+                       ("batch_size", int)):
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None,
+                            help=f"embedding {name} (default {EMBEDDING[name]})")
     args = parser.parse_args(argv)
+    overrides = {k: getattr(args, k) for k in EMBEDDING if getattr(args, k) is not None}
 
     import torch
 
@@ -243,14 +249,14 @@ def main(argv=None) -> list[dict]:
               f"(simulated in {time.perf_counter() - tick:.1f} s)", flush=True)
         for window in args.windows:
             for row in run_split(data, window=window, iterations=args.iterations, seed=seed,
-                                 methods=args.methods):
+                                 methods=args.methods, embedding=overrides):
                 rows.append(row)
                 print(f"  seed={seed} window={window} {row['method']:<18} "
                       f"exact={row['exact']:.3f} within1s={row['within']:.3f} k={row['k']} "
                       f"median_err={row['median_error_frames']:.0f} frames "
                       f"fit={row['fit_s']:.1f}s {row['note']}", flush=True)
     print("\nbench_contrastive_allen: held-out last repeat, mean ± std over seeds "
-          f"{args.seeds}")
+          f"{args.seeds}; embedding settings {EMBEDDING | overrides}")
     print(summarize(rows))
     return rows
 
