@@ -262,35 +262,6 @@ def test_bad_input_errors(small, dense_fit):
         SpikingMotifDetector(n_delays=5).fit(xr.DataArray(np.zeros((10, 3))), y)
 
 
-def test_discovery_without_labels_then_replay_search():
-    """Discovery recovers the motifs (kernel correlation >= 0.8 against the jitter-blurred
-    truth, delays within ±1 bin for >= 90 % of members), then scans a new session."""
-    from neurodecode.metrics.events import event_f1
-    from neurodecode.models.motifs.baselines import expected_spike_kernels
-
-    params = dict(SMALL, jitter=0.001)
-    data = make_recording_motifs(duration=60.0, random_state=5, **params)
-    cut = 45000
-    det = SpikingMotifDetector(n_motifs=2, n_delays=11, random_state=0)
-    det.fit(data.spikes[:cut])
-    assert det.mode_ == "discovery" and det.templates_.shape == (2, 24, 11)
-    truth = expected_spike_kernels(data.delays, 11, dropout=0.1, jitter_bins=1.0)
-    kc = kernel_correlation(truth, det.templates_, max_shift=3)
-    assert kc["correlation"].min() >= 0.8
-    acc = delay_accuracy(data.delays, det.delays_, assignment=kc["assignment"],
-                         shift=kc["shift"])
-    assert acc >= 0.9
-    # replay: fixed templates on unseen data; onsets are known up to the template shift
-    pred = det.predict(data.spikes[cut:]).values
-    labels = data.labels[cut:].values
-    aligned = np.zeros_like(pred)
-    for b, (m, s) in enumerate(zip(kc["assignment"], kc["shift"], strict=True)):
-        aligned[:, b] = np.roll(pred[:, m], s)
-    assert event_f1(labels, aligned, tolerance=2) >= 0.8
-    events = det.predict_events(data.spikes[cut:], n_surrogates=2, random_state=0)
-    assert events.p_value.median() < 0.01
-
-
 @pytest.mark.slow
 def test_recording_regime_at_benchmark_scale():
     """64 units, 4 motifs of 16, 0-30 ms delays, dropout 0.2, 5 Hz, 2 ms jitter, distractors:
