@@ -14,7 +14,11 @@ Regimes (each over several seeds, held-out data only):
   throughput of detection.
 * ``jitter4``: the same at 4 ms jitter.
 * ``discovery``: unsupervised discovery in the recording regime; kernel
-  correlation after Hungarian matching (and up to ±5 bins shift).
+  correlation after Hungarian matching (and up to ±5 bins shift) against the
+  jitter-blurred expected kernel (headline) and, as peak delays within ±1 bin,
+  against the delta kernel (see ``bench_discovery``).
+* ``hippocampus``: discovery on the real linear-track recording (see
+  ``bench_hippocampus``).
 
 Run, e.g.::
 
@@ -182,18 +186,35 @@ def bench_recording(args, jitter):
 
 
 def bench_discovery(args):
+    """Unsupervised discovery scored against the truth, two ways (both printed).
+
+    The true kernel of a single-spike motif is a delta per member; a template
+    learned from spikes jittered by σ is that delta blurred by σ (plus
+    sampling noise), so its plain correlation with the delta is capped near
+    0.53 at σ = 2 bins whatever the method. The headline score is therefore
+    the correlation with the *expected* kernel (the truth blurred by the
+    generator's jitter and scaled by 1 - dropout: what the triggered average
+    converges to with unlimited data; target >= 0.8 for every motif); the
+    second is the correlation of the binary truth with the templates' peak
+    delays, a peak within ±1 bin of the true delay counting as on it
+    (members and delays, no blur). Motifs are paired by the Hungarian
+    algorithm and known up to an onset shift (±5 bins). The raw correlation
+    with the delta kernel is printed for reference.
+    """
     from neurodecode.metrics.events import delay_accuracy, kernel_correlation
     from neurodecode.models.motifs import SpikingMotifDetector
     from neurodecode.models.motifs.baselines import expected_spike_kernels
+    from neurodecode.models.motifs.unsupervised import peak_kernel_correlation
 
-    print(f"Discovery (no labels), recording-like regime, jitter {args.jitter * 1e3:.0f} ms, "
-          f"{args.train} s; seeds {args.seeds}")
+    print(f"Discovery (no labels, discovery={args.discovery!r}), recording-like regime, jitter "
+          f"{args.jitter * 1e3:.0f} ms, {args.train} s; seeds {args.seeds}")
     rows = []
     for seed in args.seeds:
         data = _recording_data(args, seed, args.jitter)
         cut = int(round(args.train / 0.001))
         t0 = time.perf_counter()
-        det = SpikingMotifDetector(n_motifs=4, discovery_iter=args.discovery_iter,
+        det = SpikingMotifDetector(n_motifs=4, discovery=args.discovery,
+                                   discovery_iter=args.discovery_iter,
                                    random_state=seed).fit(data.spikes[:cut])
         fit_s = time.perf_counter() - t0
         kc = kernel_correlation(data.kernels, det.templates_, max_shift=5)
@@ -201,25 +222,52 @@ def bench_discovery(args):
         expected = expected_spike_kernels(data.delays, 31, dropout=0.2,
                                           jitter_bins=args.jitter / 0.001)
         kc_exp = kernel_correlation(expected, det.templates_, max_shift=5)
+        kc_peak = peak_kernel_correlation(data.delays, det.templates_, tolerance=1,
+                                          max_shift=5)
         # delay of a member = argmax of its template row, shifted like the kernel
         acc = delay_accuracy(data.delays, det.delays_, assignment=kc_exp["assignment"],
                              shift=kc_exp["shift"])
-        rows.append({"corr_vs_binary": float(np.nanmean(kc["correlation"])),
-                     "corr_vs_expected": float(np.nanmean(kc_exp["correlation"])),
+        rows.append({"corr_vs_expected": float(np.nanmean(kc_exp["correlation"])),
                      "corr_vs_expected_min": float(np.nanmin(kc_exp["correlation"])),
+                     "corr_peaks_tol1": float(np.nanmean(kc_peak["correlation"])),
+                     "corr_peaks_tol1_min": float(np.nanmin(kc_peak["correlation"])),
+                     "corr_vs_delta_raw": float(np.nanmean(kc["correlation"])),
+                     "n_motifs_below_0.8": int((kc_exp["correlation"] < 0.8).sum()),
                      "delay_acc": acc, "fit_s": fit_s})
         print(f"    seed {seed}: per-motif corr vs expected kernel "
-              f"{np.round(kc_exp['correlation'], 3)}, vs binary "
-              f"{np.round(kc['correlation'], 3)}", flush=True)
+              f"{np.round(kc_exp['correlation'], 3)}, peaks ±1 bin vs delta "
+              f"{np.round(kc_peak['correlation'], 3)}, raw vs delta "
+              f"{np.round(kc['correlation'], 3)}; delay acc {acc:.3f}; {fit_s:.1f} s", flush=True)
     _summary("discovery", rows)
 
 
 def bench_hippocampus(args):
-    """Discovery on a real recording: place-cell sequences while the rat runs."""
+    """Discovery on a real recording: place-cell sequences while the rat runs.
+
+    Linear track (31 units, first half of the recording = run session). Bins of
+    ``--bin-size`` (10 ms) while running (> ``--speed`` px/s, elsewhere
+    silenced); motifs are discovered on the first half of the run session and
+    everything below is measured on the second (held-out) half:
+
+    * order: a motif's members sorted by delay against the order of their
+      place-field peaks (rate maps per running direction, from the first half):
+      Spearman ρ per direction, p from 10,000 permutations of the delays
+      among members (is the motif a place-field sequence, and of which
+      direction?);
+    * replay: held-out detections and their per-bin and family-wise
+      (max-statistic) p-values from spike-dithered surrogates (±2 windows);
+      the same detector on a dithered copy of the held-out half as a count
+      control; the running direction at the detections (a direction-specific
+      sequence should be detected mostly in its own direction).
+    """
     from pathlib import Path
+
+    from scipy.stats import binomtest, spearmanr
 
     from neurodecode.io import read_nwb
     from neurodecode.models.motifs import SpikingMotifDetector
+    from neurodecode.models.motifs.surrogates import dither_spikes
+    from neurodecode.models.motifs.unsupervised import discover_motifs, template_delays
 
     path = Path(args.data) if args.data else (
         Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -229,15 +277,16 @@ def bench_hippocampus(args):
     xy = session.behavior["led_xy"]
     t_pos = xy["led_xy_time"].values
     x = xy.sel(led_xy_axis="x").values
-    # speed along the track (px/s), smoothed over 0.5 s
     ok = np.r_[True, np.diff(t_pos) > 0] & (x > 0)  # drop repeated stamps and lost LED (x=0)
     t_pos, x = t_pos[ok], x[ok]
-    speed = np.abs(np.gradient(x, t_pos))
+    # velocity along the track (px/s), smoothed over 0.5 s
     k = max(int(0.5 / np.median(np.diff(t_pos))), 1)
-    speed = np.convolve(speed, np.ones(k) / k, mode="same")
-    running = np.interp(X["time"].values, t_pos, speed) > args.speed
-    # the first half of the recording is the run session; keep running bins, silence others
+    x_s = np.convolve(x, np.ones(k) / k, mode="same")
+    velocity = np.convolve(np.gradient(x_s, t_pos), np.ones(k) / k, mode="same")
     t = X["time"].values
+    v_bin = np.interp(t, t_pos, velocity)
+    x_bin = np.interp(t, t_pos, x_s)
+    running = np.abs(v_bin) > args.speed
     run_session = t < t[0] + (t[-1] - t[0]) / 2
     keep = running & run_session
     X = X.where(xr_mask(X, keep), 0).astype(np.int64)
@@ -246,33 +295,87 @@ def bench_hippocampus(args):
     fit, held = X.isel(time=slice(0, half)), X.isel(time=slice(half, n))
     print(f"Hippocampus linear track: {X.sizes['unit']} units, {args.bin_size * 1e3:.0f} ms bins, "
           f"running (> {args.speed} px/s) {keep[:n].mean() * 100:.0f} % of the run session; "
-          f"discovery on the first {half * args.bin_size:.0f} s, replay on the next "
-          f"{(n - half) * args.bin_size:.0f} s")
+          f"discovery on the first {half * args.bin_size:.0f} s, held-out analysis on the next "
+          f"{(n - half) * args.bin_size:.0f} s; window {args.n_delays_real} bins "
+          f"({args.n_delays_real * args.bin_size * 1e3:.0f} ms)")
     t0 = time.perf_counter()
-    det = SpikingMotifDetector(n_motifs=args.n_motifs_real, n_delays=args.n_delays_real,
-                               random_state=0, alpha=args.alpha).fit(fit)
-    print(f"  discovery {time.perf_counter() - t0:.1f} s")
+    # discovery as in SpikingMotifDetector.fit(X) (discovery="lags"), with the seed threshold
+    # exposed: 31 units and ~140 s of running give few coincidences, so seeds are grown from
+    # pair excesses of z >= --min-z (4; the estimator's default is 5). Every claim below is
+    # tested on the held-out half, which the seeds never saw.
+    D = args.n_delays_real
+    res = discover_motifs(fit.values[None], args.n_motifs_real, D, min_z=args.min_z,
+                          rng=np.random.default_rng(0), dither=2 * D, alpha=args.alpha,
+                          min_distance=4)
+    det = SpikingMotifDetector.from_kernels(res["kernels"], res["bias"],
+                                            threshold=res["threshold"], n_delays=D,
+                                            min_distance=4)
+    det.templates_ = res["W"]
+    print(f"  discovery {time.perf_counter() - t0:.1f} s: {res['n_found']} motif(s) grown from "
+          f"correlogram lags at z >= {args.min_z} (of at most {args.n_motifs_real})")
+    tetrode = X["tetrode"].values if "tetrode" in X.coords else np.full(X.sizes["unit"], -1)
+
+    # place fields (first half, running bins), per direction
+    edges = np.linspace(np.percentile(x_bin[keep], 1), np.percentile(x_bin[keep], 99), 31)
+    centres = (edges[:-1] + edges[1:]) / 2
+    fields = {}
+    counts_fit = fit.values
+    for name, sign in (("rightward", 1), ("leftward", -1)):
+        sel = keep[:half] & (np.sign(v_bin[:half]) == sign)
+        pos = np.clip(np.digitize(x_bin[:half][sel], edges) - 1, 0, len(centres) - 1)
+        occ = np.bincount(pos, minlength=len(centres)) * args.bin_size
+        spk = np.stack([np.bincount(pos, weights=counts_fit[sel, u], minlength=len(centres))
+                        for u in range(counts_fit.shape[1])])
+        rate = spk / np.maximum(occ, 1e-9)
+        rate = np.apply_along_axis(lambda r: np.convolve(r, np.ones(3) / 3, "same"), 1, rate)
+        fields[name] = (centres[rate.argmax(axis=1)], rate.max(axis=1))
+
+    rng = np.random.default_rng(0)
     events = det.predict_events(held, n_surrogates=args.n_surrogates, random_state=0)
     events_fw = det.predict_events(held, n_surrogates=args.n_surrogates, max_statistic=True,
                                    random_state=1)
-    from neurodecode.models.motifs.surrogates import dither_spikes
-
-    rng = np.random.default_rng(2)
-    dithered = held.copy(data=dither_spikes(held.values[None], 2 * args.n_delays_real, rng)[0])
+    dithered = held.copy(data=dither_spikes(held.values[None], 2 * args.n_delays_real,
+                                            np.random.default_rng(2))[0])
     n_null = det.predict(dithered).sum("time").values
+    members_all = template_delays(det.templates_)
+    v_held = v_bin[half:n]
+    run_held = keep[half:n]
+    right_share = float((v_held[run_held] > 0).mean())
     for m in range(args.n_motifs_real):
-        w = det.templates_[m]
-        peak = w.max(axis=1)
-        members = np.flatnonzero(peak >= 0.3 * peak.max()) if peak.max() > 0 else []
-        order = members[np.argsort(w[members].argmax(axis=1))]
+        delays = members_all[m]
+        members = np.flatnonzero(np.isfinite(delays))
+        if len(members) < 2:
+            print(f"  motif {m}: empty (no significant lag structure left)")
+            continue
+        order = members[np.argsort(delays[members], kind="stable")]
+        delays_ms = [int(v) for v in delays[order] * args.bin_size * 1e3]
+        print(f"  motif {m}: {len(members)} units in order {[int(u) for u in order]} (tetrodes "
+              f"{[int(tetrode[u]) for u in order]}) at delays {delays_ms} ms")
+        for name, (peak_x, peak_rate) in fields.items():
+            print(f"      {name} place-field peaks (px) in delay order: "
+                  f"{[int(peak_x[u]) if peak_rate[u] >= 1.0 else None for u in order]}")
+            active = peak_rate[members] >= 1.0  # a place field of >= 1 Hz in that direction
+            if active.sum() < 3:
+                print(f"      {name}: fewer than 3 members with a field")
+                continue
+            d, px = delays[members][active], peak_x[members][active]
+            rho = spearmanr(d, px).statistic
+            null = np.array([spearmanr(rng.permutation(d), px).statistic
+                             for _ in range(10000)])
+            p = (1 + (np.abs(null) >= abs(rho)).sum()) / (1 + len(null))
+            print(f"      {name}: delay order vs place-field order over {active.sum()} members "
+                  f"ρ={rho:+.2f} (permutation p={p:.3g}; ρ>0: sequence runs rightward)")
         ev = events[events.motif == m]
         fw = events_fw[events_fw.motif == m]
-        delays_ms = [int(v) for v in w[order].argmax(axis=1) * args.bin_size * 1e3]
-        print(f"  motif {m}: {len(members)} units in order {[int(u) for u in order]} at delays "
-              f"{delays_ms} ms; "
-              f"held-out detections {len(ev)} (dithered control {int(n_null[m])}); per-bin p "
-              f"median {ev.p_value.median() if len(ev) else float('nan'):.2g}; "
-              f"family-wise p < 0.05: {int((fw.p_value < 0.05).sum())}")
+        direction = np.sign(v_held[ev.onset_bin.to_numpy()]) if len(ev) else np.array([])
+        n_right, n_left = int((direction > 0).sum()), int((direction < 0).sum())
+        # direction specificity: binomial test against the share of running bins per direction
+        p_dir = binomtest(n_right, n_right + n_left, right_share).pvalue if len(ev) else np.nan
+        print(f"      held out: {len(ev)} detections (dithered control {int(n_null[m])}); "
+              f"per-bin p median {ev.p_value.median() if len(ev) else float('nan'):.2g}; "
+              f"family-wise p < 0.05: {int((fw.p_value < 0.05).sum())}; during rightward / "
+              f"leftward running {n_right} / {n_left} (binomial p={p_dir:.2g} against "
+              f"{right_share:.2f} of running bins rightward)")
 
 
 def xr_mask(X, keep):
@@ -300,6 +403,8 @@ def main(argv=None):
     parser.add_argument("--sigma-end", type=float, default=1.0)
     parser.add_argument("--pruning", action="store_true")
     parser.add_argument("--discovery-iter", type=int, default=200)
+    parser.add_argument("--discovery", default="lags", choices=["lags", "cnmf"],
+                        help="discovery method of the discovery regime")
     parser.add_argument("--n-units", type=int, default=128)
     parser.add_argument("--n-motifs", type=int, default=233)
     parser.add_argument("--n-delays", type=int, default=31)
@@ -319,6 +424,8 @@ def main(argv=None):
     parser.add_argument("--n-motifs-real", type=int, default=4)
     parser.add_argument("--n-delays-real", type=int, default=31)
     parser.add_argument("--alpha", type=float, default=1e-4)
+    parser.add_argument("--min-z", type=float, default=4.0,
+                        help="hippocampus: correlogram z of the pairs motifs are grown from")
     parser.add_argument("--n-surrogates", type=int, default=20)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
