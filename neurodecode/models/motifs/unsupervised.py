@@ -1,16 +1,30 @@
-"""Motif discovery without labels: convolutive non-negative factorisation.
+"""Motif discovery without labels: correlogram-lag seeds refined by detection, or cNMF.
 
-The raster is explained as a per-neuron baseline plus motifs placed at sparse
-onsets (Smaragdis 2004; Mackevicius et al. 2019, seqNMF):
+``discover_motifs`` (``SpikingMotifDetector(discovery="lags")``, the default):
+
+1. every unit pair's cross-correlogram is scored for a *sharp* excess over its
+   own local level (``lag_zscores``: the prediction of spike dithering, so
+   co-varying rates and rate-matched distractors score nothing);
+2. a motif is grown from a strong pair of low-degree units, adding the unit
+   and delay best supported by all members at their implied lags
+   (``seed_motif``); the correlogram excess at the motif's own lags is then
+   removed (``explain_away``) — only those lags, so a unit shared with another
+   motif keeps its other peak;
+3. each seed is refined by alternating detection with a matched filter and
+   re-estimation of the template as the triggered average (``refine_motifs``,
+   with window realignment and a refractory against side lobes); seeds that
+   refine into a motif already found are dropped; all motifs are refined
+   together at the end. Slots left without significant lag structure stay
+   empty: ``n_motifs`` is an upper bound.
+
+``conv_nmf`` (``discovery="cnmf"``) is a convolutive non-negative
+factorisation (Smaragdis 2004; Mackevicius et al. 2019, seqNMF):
 
     X(a, s) ≈ c_a + Σ_{b, δ} W(b, a, δ) H(b, s - δ)
 
 fitted by multiplicative updates of the Poisson (KL) divergence with an L1
-penalty on the onsets ``H``. The update of ``H`` correlates the raster with the
-kernels — the detector's own convolution — and the update of ``W`` correlates
-the raster with the onsets. Each kernel is kept at unit sum (scale goes to
-``H``). The learned ``W`` then gives a matched-filter detector
-``K = log(1 + W·h / c)`` for scanning other sessions with fixed templates.
+penalty on the onsets ``H``; ``templates_to_kernels`` turns its ``W`` into a
+matched filter ``K = log(1 + W·h / c)`` for scanning other sessions.
 """
 
 from __future__ import annotations
@@ -19,7 +33,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["conv_nmf", "templates_to_kernels"]
+__all__ = ["conv_nmf", "templates_to_kernels", "discover_motifs", "refine_motifs", "lag_zscores",
+           "seed_motif", "explain_away", "template_delays", "peak_kernel_correlation"]
 
 
 def _reconstruct(H, W, c, n_time):
