@@ -84,6 +84,10 @@ class BayesianBiclustering(BaseEstimator):
         Prior mean of the latent innovation variance ``Q`` (sets the latent scale).
     loading_var, baseline_var : float
         Prior variances of loadings ``c_i`` and logit baselines ``δ_i``.
+    init_sweeps : int
+        Sampler iterations run while building each chain's start, with neuron labels
+        and states held at their data-driven starting values (latents, loadings and
+        dynamics settle first); not recorded.
     label_warmup : int
         Iterations before neuron labels start moving (lets latents form first; part of burn-in).
     checkpoint : str or Path, optional
@@ -108,7 +112,8 @@ class BayesianBiclustering(BaseEstimator):
         Posterior modes of the number of neuron clusters and of occupied states.
     posterior_ : arviz.InferenceData
         Draws of ``n_clusters``, ``n_states``, ``loglik`` (total NB log-likelihood),
-        ``log_mean_baseline`` (``δ_i + log r_i``) and ``dispersion``, dims (chain, draw, …).
+        ``log_mean_baseline`` (``δ_i + log r_i`` plus the time average of the neuron's
+        cluster intercept trajectory) and ``dispersion``, dims (chain, draw, …).
     diagnostics_ : pandas.DataFrame
         R-hat and bulk ESS of those quantities (per-unit ones summarised by their worst value).
     trace_ : dict of ndarray (n_chains, n_iter_done)
@@ -136,7 +141,8 @@ class BayesianBiclustering(BaseEstimator):
                  sticky_kappa: float = 50.0, hdp_alpha: float = 5.0, hdp_gamma: float = 2.0,
                  mfm_gamma: float = 1.0, cluster_geometric_p: float = 0.2,
                  noise_scale: float = 0.01, loading_var: float = 1.0, baseline_var: float = 4.0,
-                 label_warmup: int = 20, checkpoint=None, checkpoint_every: int = 50,
+                 init_sweeps: int = 30, label_warmup: int = 20, checkpoint=None,
+                 checkpoint_every: int = 50,
                  random_state=None, verbose: bool = True):
         self.latent_dim = latent_dim
         self.max_states = max_states
@@ -156,6 +162,7 @@ class BayesianBiclustering(BaseEstimator):
         self.noise_scale = noise_scale
         self.loading_var = loading_var
         self.baseline_var = baseline_var
+        self.init_sweeps = init_sweeps
         self.label_warmup = label_warmup
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
@@ -182,7 +189,8 @@ class BayesianBiclustering(BaseEstimator):
     def _fingerprint(self, y, cfg) -> str:
         h = hashlib.sha256(np.ascontiguousarray(y).tobytes())
         h.update(json.dumps([cfg.to_json(), self.n_chains, self.random_state,
-                             self.n_clusters_init, self.label_warmup, list(y.shape)],
+                             self.n_clusters_init, self.label_warmup, self.init_sweeps,
+                             list(y.shape)],
                             sort_keys=True, default=str).encode())
         return h.hexdigest()
 
@@ -216,7 +224,8 @@ class BayesianBiclustering(BaseEstimator):
             seeds = np.random.SeedSequence(self.random_state).spawn(self.n_chains)
             rngs = [np.random.Generator(np.random.PCG64(s)) for s in seeds]
             k_init = self.n_clusters_init or min(counts.shape[0], 3)
-            states = [init_state(counts, cfg, rng, k_init).to_arrays() for rng in rngs]
+            states = [init_state(counts, cfg, rng, k_init,
+                                 n_warm_sweeps=int(self.init_sweeps)).to_arrays() for rng in rngs]
             rng_states = [rng.bit_generator.state for rng in rngs]
         records = self._run(counts, cfg, fingerprint, states, rng_states, records, done)
         self._summarise(records, counts, da)

@@ -3,10 +3,12 @@
 Order of one iteration (every step leaves the posterior invariant):
 
 1. ``(z_i, c_i)`` for each neuron by the exact MH move of :mod:`.labels`;
-2. ``r`` by CRT augmentation (Pólya-Gamma variables marginalised);
+2. ``r`` by CRT augmentation (Pólya-Gamma variables marginalised), then a
+   mean-preserving ``(r, δ)`` Metropolis move (:mod:`.moves`);
 3. ``ω ~ PG(y + r, ψ)``;
 4. all latent trajectories jointly (banded Cholesky);
-5. ``(δ, c)`` for all neurons;
+5. ``(δ, c)`` for all neurons, then the exact shift between each cluster's intercept
+   trajectory and its members' baselines (:mod:`.moves`);
 6. states ``ξ`` by FFBS; 7. ``β`` then ``π``; 8. ``(A, b, Q)`` by MNIW.
 
 Steps 1–2 use the exact NB likelihood, so ``ω`` is drawn fresh in step 3 before
@@ -26,6 +28,7 @@ from .labels import DynamicsPrior, geometric_log_pk, mfm_log_coefficients, sweep
 from .latents import sample_latents, sample_slds_prior
 from .loadings import linear_predictor, sample_loadings
 from .mniw import mniw_posterior, regression_stats, sample_mniw
+from .moves import cluster_offset_move, dispersion_baseline_move
 from .polya_gamma import nb_kappa, sample_polya_gamma
 
 __all__ = ["SamplerConfig", "ChainState", "gibbs_step", "init_state", "sample_prior",
@@ -124,7 +127,8 @@ def observation_terms(omega, kappa, labels, delta, loadings, K, intercept):
 
 
 def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.ndarray,
-               rng: np.random.Generator, update_labels: bool = True) -> ChainState:
+               rng: np.random.Generator, update_labels: bool = True,
+               update_states: bool = True) -> ChainState:
     """One full Gibbs/MH iteration; returns a new state (the input is not modified).
 
     Parameters
@@ -142,6 +146,9 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
     if cfg.fixed_dispersion is None:
         psi = linear_predictor(s.x, s.labels, s.delta, s.loadings, cfg.intercept)
         s.r = sample_dispersion(y, psi, s.r, cfg.dispersion_shape, cfg.dispersion_rate, rng)
+        s.delta, s.r, _ = dispersion_baseline_move(
+            y, psi, s.delta, s.r, cfg.dispersion_shape, cfg.dispersion_rate, cfg.baseline_mean,
+            cfg.baseline_var, rng)
     psi = linear_predictor(s.x, s.labels, s.delta, s.loadings, cfg.intercept)
     omega = sample_polya_gamma(y + s.r[:, None], psi, rng)
     kappa = nb_kappa(y, s.r[:, None])
@@ -151,7 +158,12 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
     mean, var = cfg.loading_prior()
     s.delta, s.loadings = sample_loadings(s.x, s.labels, omega, kappa, cfg.intercept, mean, var,
                                           rng)
-    s.states = ffbs(emission_loglik(s.x, s.A, s.b, s.Q), _safe_log(s.trans), rng)
+    if cfg.intercept:
+        s.x, s.delta, _ = cluster_offset_move(s.x, s.labels, s.delta, s.states, s.A, s.b, s.Q,
+                                              prior.x0_precision, cfg.baseline_mean,
+                                              cfg.baseline_var, rng)
+    if update_states:
+        s.states = ffbs(emission_loglik(s.x, s.A, s.b, s.Q), _safe_log(s.trans), rng)
     L = cfg.n_states
     counts = transition_counts(s.states, L)
     s.beta = sample_beta(counts, s.beta, cfg.hdp_alpha, cfg.sticky_kappa, cfg.hdp_gamma, rng)
@@ -171,7 +183,10 @@ def record(state: ChainState, y: np.ndarray, cfg: SamplerConfig) -> dict:
         "n_clusters": np.int64(state.x.shape[0]),
         "n_states": np.int64(len(np.unique(state.states))),
         "loglik": np.float64(nb_loglik(y, psi, state.r[:, None]).sum()),
-        "log_mean_baseline": state.delta + np.log(state.r),
+        # δ_i + log r_i (+ the time average of the cluster's intercept trajectory, which
+        # trades off against δ exactly): identified, unlike δ alone
+        "log_mean_baseline": state.delta + np.log(state.r)
+        + (state.x[state.labels, :, 0].mean(axis=1) if cfg.intercept else 0.0),
         "dispersion": state.r.copy(),
     }
 
@@ -182,45 +197,126 @@ def _smoothed(y, width):
     return np.stack([np.convolve(row, kernel, mode="same") for row in y])
 
 
-def _local_dynamics_kmeans(x, n_states, rng, window: int = 10):
-    from sklearn.cluster import KMeans
+def lagged_similarity(y, width: float = 3.0, lags=(-10, -5, 0, 5, 10)) -> np.ndarray:
+    """Neuron-by-neuron similarity: how well one neuron's lag embedding explains another.
 
-    K, T, d = x.shape
-    lagged = np.concatenate([x[:, :1], x[:, :-1]], axis=1)
-    feats = np.concatenate([np.einsum("kta,ktb->tkab", x, x).reshape(T, -1),
-                            np.einsum("kta,ktb->tkab", x, lagged).reshape(T, -1)], axis=1)
-    kernel = np.ones(window) / window
-    feats = np.stack([np.convolve(f, kernel, mode="same") for f in feats.T], axis=1)
-    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-9)
+    ``S`` are the z-scored, Gaussian-smoothed log-counts. ``R[i, j]`` is the
+    fraction of ``S_j``'s variance captured by its projection on the span of the
+    lagged copies ``{S_i(t - l)}``, symmetrised. Neurons reading out one
+    low-dimensional latent trajectory through different loadings have lagged
+    copies spanning nearly the same space (time-delay embedding), so ``R`` is high
+    within a cluster even when plain correlations are near zero.
+
+    Parameters
+    ----------
+    y : ndarray, shape (N, T)
+    width : float
+        Gaussian smoothing sd in bins.
+    lags : sequence of int
+        Lags (bins) of the embedding.
+
+    Returns
+    -------
+    ndarray, shape (N, N), zero diagonal.
+
+    Examples
+    --------
+    >>> y = np.random.default_rng(0).poisson(2.0, (4, 100))
+    >>> lagged_similarity(y).shape
+    (4, 4)
+    """
+    N, T = y.shape
+    smooth = _smoothed(np.log(np.asarray(y, float) + 0.5), width)
+    smooth = smooth - smooth.mean(1, keepdims=True)
+    smooth /= smooth.std(1, keepdims=True) + 1e-12
+    m = max(abs(int(v)) for v in lags)
+    if T - 2 * m < 2 * len(lags):
+        lags, m = (0,), 0
+    target = smooth[:, m:T - m]
+    embed = np.stack([np.roll(smooth, int(v), axis=1)[:, m:T - m] for v in lags], axis=-1)
+    q, _ = np.linalg.qr(embed)  # (N, T', L) orthonormal bases of each neuron's embedding
+    proj = np.einsum("itl,jt->ijl", q, target)
+    R = (proj**2).sum(-1) / ((target**2).sum(1)[None, :] + 1e-12)
+    np.fill_diagonal(R, 0.0)
+    return 0.5 * (R + R.T)
+
+
+def init_labels(y, n_clusters: int, rng: np.random.Generator) -> np.ndarray:
+    """Starting neuron partition: spectral clustering of :func:`lagged_similarity`."""
+    from sklearn.cluster import SpectralClustering
+
+    N = y.shape[0]
+    K = int(min(max(n_clusters, 1), N))
+    if K == 1:
+        return np.zeros(N, dtype=np.int64)
+    R = lagged_similarity(y)
+    labels = SpectralClustering(K, affinity="precomputed", n_init=10,
+                                random_state=int(rng.integers(2**31))).fit_predict(R + 1e-9)
+    return np.unique(labels, return_inverse=True)[1].astype(np.int64)
+
+
+def local_coupling(y, labels, width: float = 2.0, window: int = 20) -> np.ndarray:
+    """Per-bin strength of within-cluster co-fluctuation, shape (T,).
+
+    For each neuron cluster, the windowed covariance matrix of its members'
+    z-scored smoothed log-counts; the feature is the summed squared off-diagonal
+    entries (plus a small floor), on a log scale. Bins where a cluster's latent is
+    large (an expanding or persistent dynamical state) couple its neurons; bins where the
+    latent collapses to noise do not.
+
+    Examples
+    --------
+    >>> y = np.random.default_rng(0).poisson(2.0, (4, 60))
+    >>> local_coupling(y, np.array([0, 0, 1, 1])).shape
+    (60,)
+    """
+    N, T = y.shape
+    smooth = _smoothed(np.log(np.asarray(y, float) + 0.5), width)
+    smooth = smooth - smooth.mean(1, keepdims=True)
+    smooth /= smooth.std(1, keepdims=True) + 1e-12
+    kernel = np.ones(min(window, T)) / min(window, T)
+    feat = np.zeros(T)
+    for k in np.unique(labels):
+        members = smooth[labels == k]
+        if len(members) < 2:
+            continue
+        prod = np.einsum("it,jt->ijt", members, members)
+        iu = np.triu_indices(len(members), 1)
+        local = np.stack([np.convolve(v, kernel, mode="same") for v in prod[iu]])
+        feat += 2.0 * (local**2).sum(0)
+    return np.log(feat + 1e-3)
+
+
+def init_states(y, labels, n_states: int) -> np.ndarray:
+    """Starting state sequence: equal-frequency bins of :func:`local_coupling` (low to high)."""
+    T = y.shape[1]
     if n_states < 2:
         return np.zeros(T, dtype=np.int64)
-    return KMeans(n_states, n_init=4, random_state=int(rng.integers(2**31))).fit_predict(
-        feats).astype(np.int64)
+    feat = local_coupling(y, labels)
+    edges = np.quantile(feat, np.arange(1, n_states) / n_states)
+    return np.searchsorted(edges, feat).astype(np.int64)
 
 
 def init_state(y: np.ndarray, cfg: SamplerConfig, rng: np.random.Generator,
                n_clusters_init: int, n_arhmm_sweeps: int = 0,
-               n_states_init: int = 4) -> ChainState:
+               n_states_init: int = 2, labels=None, n_warm_sweeps: int = 0) -> ChainState:
     """Start a chain (only the starting point; burn-in removes its influence).
 
-    Labels by k-means on neurons' |correlation| profiles; latents from the top
-    principal components of each cluster's smoothed log-rates; states and
-    dynamics by ``n_arhmm_sweeps`` Gibbs sweeps of an autoregressive HMM on
-    those latents.
+    Labels by spectral clustering of lagged-embedding similarities
+    (:func:`init_labels`) unless ``labels`` are given; latents from the top
+    principal components of each cluster's smoothed log-rates; states by k-means
+    on the within-cluster co-fluctuation of the counts (:func:`init_states`), then
+    ``n_arhmm_sweeps`` Gibbs sweeps of an autoregressive HMM on the latents.
+    Finally ``n_warm_sweeps`` sampler iterations with labels and states held at
+    their starting values, so latents, loadings and dynamics settle on that
+    segmentation before the states are free to move (without this the states lock
+    onto latents shaped by arbitrary starting dynamics).
     """
-    from sklearn.cluster import KMeans
-
     N, T = y.shape
     L, d, p = cfg.n_states, cfg.d, cfg.latent_dim
-    K = int(min(max(n_clusters_init, 1), N))
-    if K > 1:
-        smooth = _smoothed(y.astype(float), 5.0)
-        corr = np.nan_to_num(np.corrcoef(smooth))
-        labels = KMeans(K, n_init=4, random_state=int(rng.integers(2**31))).fit_predict(
-            np.abs(corr))
-        labels = np.unique(labels, return_inverse=True)[1]
-    else:
-        labels = np.zeros(N, dtype=np.int64)
+    if labels is None:
+        labels = init_labels(y, n_clusters_init, rng)
+    labels = np.unique(np.asarray(labels), return_inverse=True)[1].astype(np.int64)
     K = int(labels.max()) + 1
     beta = np.full(L, 1.0 / L)
     trans = sample_transitions(np.zeros((L, L)), beta, cfg.hdp_alpha, cfg.sticky_kappa, rng)
@@ -247,9 +343,9 @@ def init_state(y: np.ndarray, cfg: SamplerConfig, rng: np.random.Generator,
         x[k, :, d - p:d - p + q] = scale * u[:, :q] * np.sqrt(T)
         loadings[members, :q] = 0.3 * (sv[:q, None] * vt[:q]).T / (scale * np.sqrt(T))
     x += 0.01 * rng.standard_normal(x.shape)
-    # states: k-means on local second-order statistics of those latents (windowed x_t x_tᵀ
-    # and x_t x_{t-1}ᵀ), then a short autoregressive-HMM fit to them (x held fixed)
-    states = _local_dynamics_kmeans(x, min(L, n_states_init), rng)
+    # states: k-means on the windowed within-cluster co-fluctuation of the counts, then
+    # (optionally) a short autoregressive-HMM fit to the latents (x held fixed)
+    states = init_states(y, labels, min(L, n_states_init))
     prior = cfg.dynamics_prior()
     A, b, Q = sample_mniw(*mniw_posterior(*regression_stats(x, states, L), prior.M0, prior.V0,
                                           prior.Psi0, prior.nu0), rng)
@@ -260,8 +356,12 @@ def init_state(y: np.ndarray, cfg: SamplerConfig, rng: np.random.Generator,
         trans = sample_transitions(counts, beta, cfg.hdp_alpha, cfg.sticky_kappa, rng)
         A, b, Q = sample_mniw(*mniw_posterior(*regression_stats(x, states, L), prior.M0,
                                               prior.V0, prior.Psi0, prior.nu0), rng)
-    return ChainState(labels=labels.astype(np.int64), x=x, A=A, b=b, Q=Q, delta=delta,
-                      loadings=loadings, r=r, states=states, trans=trans, beta=beta)
+    state = ChainState(labels=labels.astype(np.int64), x=x, A=A, b=b, Q=Q, delta=delta,
+                       loadings=loadings, r=r, states=states, trans=trans, beta=beta)
+    log_v = cfg.log_v(N)
+    for _ in range(int(n_warm_sweeps)):
+        state = gibbs_step(state, y, cfg, log_v, rng, update_labels=False, update_states=False)
+    return state
 
 
 def sample_prior(N: int, T: int, cfg: SamplerConfig, rng: np.random.Generator):
