@@ -189,3 +189,38 @@ def test_discovery_recording_regime_at_benchmark_scale(seed):
     assert kc["correlation"].min() >= 0.8
     pk = peak_kernel_correlation(data.delays, det.templates_, tolerance=1, max_shift=5)
     assert pk["correlation"].min() >= 0.65
+
+
+def test_sparse_conv_nmf_matches_dense_updates():
+    """The entry-driven cNMF updates equal the dense convolutive KL updates (same start)."""
+    import torch.nn.functional as F
+
+    from neurodecode.models.motifs.unsupervised import _reconstruct, conv_nmf
+
+    X = torch.tensor(np.random.default_rng(0).poisson(0.1, (2, 5, 60)), dtype=torch.float64)
+    n_motifs, D, lam, eps = 3, 4, 0.1, 1e-9
+    out = conv_nmf(X, n_motifs, D, max_iter=5, sparsity=lam, init="random",
+                   generator=torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(0)
+    W = torch.rand(n_motifs, 5, D, generator=g, dtype=X.dtype)
+    W = W / W.sum(dim=(1, 2), keepdim=True)
+    H = torch.rand(2, n_motifs, 60, generator=g, dtype=X.dtype) * X.mean()
+    c = X.mean(dim=(0, 2)) * 0.5 + eps
+    ones = F.pad(torch.ones_like(X[:1]), (0, D - 1))
+    for _ in range(5):
+        Q = F.pad(X / (_reconstruct(H, W, c, 60) + eps), (0, D - 1))
+        H = H * F.conv1d(Q, W) / (F.conv1d(ones, W) + lam + eps)
+        Q = F.pad(X / (_reconstruct(H, W, c, 60) + eps), (0, D - 1))
+        W = W * F.conv1d(Q.transpose(0, 1), H.transpose(0, 1)).permute(1, 0, 2) / (
+            H.sum(dim=(0, 2))[:, None, None] + eps)
+        scale = W.sum(dim=(1, 2), keepdim=True) + eps
+        W, H = W / scale, H * scale.view(1, -1, 1)
+        c = c * (X / (_reconstruct(H, W, c, 60) + eps)).sum(dim=(0, 2)) / 120
+    R = _reconstruct(H, W, c, 60)
+    kl = float((X * torch.log((X + eps) / (R + eps)) - X + R).sum() + lam * H.sum())
+    torch.testing.assert_close(out["W"], W)
+    torch.testing.assert_close(out["H"], H)
+    torch.testing.assert_close(out["baseline"], c)
+    assert out["loss"][-1] == pytest.approx(kl)
+    with pytest.raises(ValueError, match="init"):
+        conv_nmf(X, 2, 3, init="kmeans")

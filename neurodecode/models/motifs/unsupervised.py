@@ -41,9 +41,36 @@ def _reconstruct(H, W, c, n_time):
     return F.conv_transpose1d(H, W)[..., :n_time] + c[None, :, None]
 
 
+def _lag_seed_templates(spikes: torch.Tensor, n_motifs: int, n_delays: int, min_z: float = 5.0):
+    """Up to ``n_motifs`` seed delay patterns (NaN rows when fewer) from correlogram lags."""
+    values = np.rint(spikes.detach().cpu().numpy()).astype(np.int64).transpose(0, 2, 1)
+    z = lag_zscores(values, n_delays)
+    seeds = np.full((n_motifs, spikes.shape[1]), np.nan)
+    for m in range(n_motifs):
+        d = seed_motif(z, n_delays, min_z)
+        if d is None:
+            break
+        seeds[m] = d
+        explain_away(z, d)
+    return seeds
+
+
+def _correlate_lags(H: torch.Tensor, Q: torch.Tensor, n_delays: int) -> torch.Tensor:
+    """``out[b, a, δ] = Σ_{r,t} H[r, b, t] Q[r, a, t + δ]`` as one matmul per delay.
+
+    ``Q`` is padded by ``n_delays - 1`` bins at the end. Much cheaper than a
+    convolution whose kernel spans the whole recording.
+    """
+    n_time = H.shape[2]
+    Hf = H.transpose(0, 1).reshape(H.shape[1], -1)  # (n_motifs, n_trials * n_time)
+    out = [Hf @ Q[..., d:d + n_time].transpose(0, 1).reshape(Q.shape[1], -1).T
+           for d in range(n_delays)]
+    return torch.stack(out, dim=2)
+
+
 def conv_nmf(spikes: torch.Tensor, n_motifs: int, n_delays: int, *, max_iter: int = 200,
-             sparsity: float = 0.1, smooth: float = 0.0, generator=None, progress=None,
-             eps: float = 1e-9) -> dict:
+             sparsity: float = 0.1, smooth: float = 0.0, init="lags", generator=None,
+             progress=None, eps: float = 1e-9) -> dict:
     """Convolutive NMF of a raster with KL multiplicative updates.
 
     Parameters
@@ -56,6 +83,12 @@ def conv_nmf(spikes: torch.Tensor, n_motifs: int, n_delays: int, *, max_iter: in
     smooth : float
         Gaussian smoothing (bins) of the raster before factorising, which
         tolerates spike jitter; 0 disables.
+    init : {"lags", "random"}
+        Start ``W`` from the correlogram-lag seeds of :func:`seed_motif` (a
+        Gaussian bump of 1.5 bins at each seed delay over a small random
+        floor; slots without a seed start random), or at random. From a
+        random start the multiplicative updates fall into the usual
+        factorisation optima (motifs split over slots, merged, or shifted).
     generator : torch.Generator, optional
         For the random start.
     progress : callable(step, loss), optional
@@ -66,6 +99,10 @@ def conv_nmf(spikes: torch.Tensor, n_motifs: int, n_delays: int, *, max_iter: in
         ``W`` (n_motifs, n_units, n_delays), unit sum each; ``H`` (n_trials,
         n_motifs, n_time); ``baseline`` (n_units,); ``loss`` list.
     """
+    from neurodecode.models.motifs.baselines import expected_spike_kernels
+
+    if init not in ("lags", "random"):
+        raise ValueError(f"`init` must be 'lags' or 'random', got {init!r}")
     X = spikes
     if smooth > 0:
         half = int(np.ceil(3 * smooth))
@@ -77,32 +114,81 @@ def conv_nmf(spikes: torch.Tensor, n_motifs: int, n_delays: int, *, max_iter: in
     n_trials, n_units, n_time = X.shape
     W = torch.rand(n_motifs, n_units, n_delays, generator=generator, dtype=X.dtype).to(X.device)
     W = W / W.sum(dim=(1, 2), keepdim=True)
+    if init == "lags":
+        seeds = _lag_seed_templates(spikes, n_motifs, n_delays)
+        bumps = torch.as_tensor(expected_spike_kernels(seeds, n_delays, dropout=0.0,
+                                                       jitter_bins=1.5), dtype=X.dtype)
+        seeded = bumps.sum(dim=(1, 2)) > 0
+        bumps = bumps / bumps.sum(dim=(1, 2), keepdim=True).clamp(min=eps)
+        W[seeded] = 0.9 * bumps[seeded].to(X.device) + 0.1 * W[seeded]
     rate = X.mean()
     H = (torch.rand(n_trials, n_motifs, n_time, generator=generator, dtype=X.dtype)
          .to(X.device) * rate)
     c = X.mean(dim=(0, 2)) * 0.5 + eps
     history = []
+    # X / R is zero wherever X is: every update only needs R at the raster's non-zero
+    # entries (e, δ) pairs — O(entries · n_delays · n_motifs) per step, not O(bins · ...)
+    r_e, a_e, t_e = torch.nonzero(X > 0, as_tuple=True)
+    x_e = X[r_e, a_e, t_e]
+    d = torch.arange(n_delays, device=X.device)
+    u = t_e[:, None] - d[None, :]  # onset bin of entry e through delay δ
+    valid = u >= 0
+    e_idx = torch.arange(len(x_e), device=X.device)[:, None].expand_as(u)[valid]
+    h_idx = (r_e[:, None] * n_time + u)[valid]  # into H (n_motifs, n_trials * n_time)
+    w_idx = (a_e[:, None] * n_delays + d[None, :])[valid]  # into W (n_motifs, n_units * D)
+    chunk = max(1, 2_000_000 // max(n_motifs, 1))
+
+    def r_entries(H, W):
+        Hf, Wf = H.transpose(0, 1).reshape(n_motifs, -1), W.reshape(n_motifs, -1)
+        out = c[a_e].clone()
+        for i in range(0, len(e_idx), chunk):
+            sl = slice(i, i + chunk)
+            out.index_add_(0, e_idx[sl], (Hf[:, h_idx[sl]] * Wf[:, w_idx[sl]]).sum(0))
+        return out
+
+    def weighted(q, H=None, W=None):
+        """Σ_e q_e W(·, a_e, t_e - u) into H-shape, or Σ_e q_e H(·, t_e - δ) into W-shape."""
+        src, idx_src, idx_dst = (W.reshape(n_motifs, -1), w_idx, h_idx) if H is None else \
+            (H.transpose(0, 1).reshape(n_motifs, -1), h_idx, w_idx)
+        size = n_trials * n_time if H is None else n_units * n_delays
+        out = torch.zeros(n_motifs, size, dtype=X.dtype, device=X.device)
+        for i in range(0, len(e_idx), chunk):
+            sl = slice(i, i + chunk)
+            out.index_add_(1, idx_dst[sl], src[:, idx_src[sl]] * q[e_idx[sl]][None, :])
+        return out
+
+    def w_reach(W):
+        """Σ_{a, δ < n_time - t} W(b, a, δ) for each onset bin t: 1 away from the end."""
+        tail = W.sum(dim=1).flip(-1).cumsum(-1).flip(-1)  # Σ_{δ' >= δ}
+        total = W.sum(dim=(1, 2))
+        reach = total[:, None].expand(n_motifs, n_time).clone()
+        k = min(n_delays - 1, n_time)
+        if k > 0:  # t = n_time - j keeps δ < j
+            j = torch.arange(1, k + 1, device=X.device)
+            reach[:, n_time - j] = total[:, None] - tail[:, j]
+        return reach  # (n_motifs, n_time)
+
     try:
         for step in range(max_iter):
-            R = _reconstruct(H, W, c, n_time)
-            Q = F.pad(X / (R + eps), (0, n_delays - 1))
-            # H ← H · (Wᵀ ⋆ (X/R)) / (Wᵀ ⋆ 1 + λ); Wᵀ ⋆ 1 = Σ W = 1 away from the end
-            ones = F.pad(torch.ones_like(X[:1]), (0, n_delays - 1))
-            H = H * F.conv1d(Q, W) / (F.conv1d(ones, W) + sparsity + eps)
-            R = _reconstruct(H, W, c, n_time)
-            Q = F.pad(X / (R + eps), (0, n_delays - 1))
+            q = x_e / (r_entries(H, W) + eps)
+            # H ← H · (Wᵀ ⋆ (X/R)) / (Wᵀ ⋆ 1 + λ)
+            num = weighted(q, W=W).view(n_motifs, n_trials, n_time).transpose(0, 1)
+            H = H * num / (w_reach(W)[None] + sparsity + eps)
+            q = x_e / (r_entries(H, W) + eps)
             # W ← W · Σ_t H(t) (X/R)(t+δ) / Σ_t H(t)
-            num = F.conv1d(Q.transpose(0, 1), H.transpose(0, 1)).permute(1, 0, 2)
+            num = weighted(q, H=H).view(n_motifs, n_units, n_delays)
             den = H.sum(dim=(0, 2))[:, None, None] + eps
             W = W * num / den
             scale = W.sum(dim=(1, 2), keepdim=True) + eps
             W = W / scale
             H = H * scale.view(1, -1, 1)
-            R = _reconstruct(H, W, c, n_time)
-            c = c * (X / (R + eps)).sum(dim=(0, 2)) / (n_trials * n_time)
+            q = x_e / (r_entries(H, W) + eps)
+            c = c * torch.zeros_like(c).index_add_(0, a_e, q) / (n_trials * n_time)
             if step % 10 == 0 or step == max_iter - 1:
-                R = _reconstruct(H, W, c, n_time)
-                kl = (X * torch.log((X + eps) / (R + eps)) - X + R).sum() + sparsity * H.sum()
+                R_e = r_entries(H, W)
+                total_r = c.sum() * n_trials * n_time + (H * w_reach(W)[None]).sum()
+                kl = (x_e * torch.log((x_e + eps) / (R_e + eps))).sum() - x_e.sum() \
+                    + total_r + sparsity * H.sum()
                 history.append(float(kl))
                 if progress is not None:
                     progress(step, history[-1])
