@@ -112,10 +112,12 @@ def labels_for(pos, direction, scheme: str):
 
 
 # ----------------------------------------------------------------------- worker
-def worker(lib, dataset, mode, iterations, labels, hpc_path, decode, offset, negatives):
+def worker(lib, dataset, mode, iterations, labels, hpc_path, decode, offset, negatives,
+           seed=0):
     import torch
 
     torch.set_num_threads(1)
+    torch.manual_seed(seed)  # cebra's initialisation (its samplers draw their own seeds)
     X, pos, direction, running, unit = load_dataset(dataset, hpc_path)
     n = len(X)
     cut = int(0.8 * n)
@@ -131,7 +133,7 @@ def worker(lib, dataset, mode, iterations, labels, hpc_path, decode, offset, neg
         from neurodecode.models import ContrastiveEmbedding
 
         model = ContrastiveEmbedding(conditional=mode, validation_fraction=0.0,
-                                     negatives=negatives, random_state=0, **common)
+                                     negatives=negatives, random_state=seed, **common)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     args = (X[:cut],) if y is None else (X[:cut], y[:cut])
     wall, cpu = time.perf_counter(), time.process_time()
@@ -140,7 +142,7 @@ def worker(lib, dataset, mode, iterations, labels, hpc_path, decode, offset, neg
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if lib != "cebra" and negatives != "uniform":
         lib = f"{lib}/{negatives}"
-    result = dict(lib=lib, offset=offset, dataset=dataset, mode=mode,
+    result = dict(lib=lib, offset=offset, dataset=dataset, mode=mode, seed=seed,
                   labels=labels if y is not None else "-",
                   iterations=iterations, it_per_s_wall=iterations / wall,
                   it_per_s_cpu=iterations / cpu, peak_rss_mb=peak / 1024,
@@ -157,10 +159,10 @@ def worker(lib, dataset, mode, iterations, labels, hpc_path, decode, offset, neg
 
 
 def run_child(args, lib, dataset, mode, iterations, labels, decode, offset=10,
-              negatives="uniform"):
+              negatives="uniform", seed=0):
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", lib, dataset, mode,
            str(iterations), "--labels", labels, "--hpc", args.hpc, "--offset", str(offset),
-           "--negatives", negatives]
+           "--negatives", negatives, "--seed", str(seed)]
     if decode:
         cmd.append("--decode")
     out = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -204,17 +206,22 @@ def main(argv=None):
     parser.add_argument("--decode", action="store_true")
     parser.add_argument("--offset", type=int, default=10)
     parser.add_argument("--negatives", default="uniform")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="seeds of the fits whose decoding is compared")
+    parser.add_argument("--modes", nargs="+", default=["time_delta", "time"],
+                        help="conditionals of the fits whose decoding is compared")
     parser.add_argument("--speed-iterations", type=int, default=300)
     parser.add_argument("--iterations", type=int, default=2000,
                         help="iterations of the fits whose decoding is compared")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip", nargs="*", default=[],
-                        help="parts to skip: speed hpc sparse")
+                        help="parts to skip: speed hpc sparse batch (the negatives='batch' fits)")
     args = parser.parse_args(argv)
     if args.worker:
         lib, dataset, mode, iters = args.worker
         worker(lib, dataset, mode, int(iters), args.labels, args.hpc, args.decode,
-               args.offset, args.negatives)
+               args.offset, args.negatives, args.seed)
         return
     try:
         import cebra
@@ -231,13 +238,16 @@ def main(argv=None):
 
     def report(r):
         rows.append(r)
-        err = f"  median err {r['median_error']:.3g} {r['unit']}" if "median_error" in r else ""
+        err = (f"  seed {r['seed']} median err {r['median_error']:.3g} {r['unit']}"
+               if "median_error" in r else "")
         print(f"{r['lib']:18s} {r['dataset']:7s} {r['mode']:10s} off {r['offset']:2d} "
               f"{r['labels']:12s} "
               f"{r['it_per_s_wall']:7.2f} it/s wall {r['it_per_s_cpu']:7.2f} it/s cpu  "
               f"peak {r['peak_rss_mb']:6.0f} MB{err}", flush=True)
 
     variants = [("neurodecode", "uniform"), ("cebra", "uniform"), ("neurodecode", "batch")]
+    if "batch" in args.skip:
+        variants = variants[:2]
     if "speed" not in args.skip:
         for mode, offset in (("time", 1), ("time", 10), ("time_delta", 10)):
             for _ in range(args.repeats):
@@ -249,10 +259,11 @@ def main(argv=None):
             continue
         print(dataset, "baselines (same held-out split):", json.dumps(
             {k: round(v, 3) for k, v in baselines(dataset, args.hpc).items()}), flush=True)
-        for mode in ("time_delta", "time"):
-            for lib, negatives in variants:
-                report(run_child(args, lib, dataset, mode, args.iterations, labels, True, 10,
-                                 negatives))
+        for mode in args.modes:
+            for seed in args.seeds:
+                for lib, negatives in variants:
+                    report(run_child(args, lib, dataset, mode, args.iterations, labels, True,
+                                     10, negatives, seed))
     print("\nsummary (ratio = neurodecode / cebra iterations per second, median of runs)")
     keys = sorted({(r["dataset"], r["mode"], r["offset"], r["labels"]) for r in rows})
     for key, ours in ((k, o) for k in keys for o in ("neurodecode", "neurodecode/batch")):
@@ -268,8 +279,9 @@ def main(argv=None):
                 f"{med['it_per_s_cpu'][0] / med['it_per_s_cpu'][1]:.2f}x  peak MB "
                 f"{med['peak_rss_mb'][0]:.0f} vs {med['peak_rss_mb'][1]:.0f}")
         if "median_error" in nd[0]:
-            line += (f"  median err {nd[0]['median_error']:.3g} vs "
-                     f"{cb[0]['median_error']:.3g} {nd[0]['unit']}")
+            line += (f"  median err (median of {len(nd)} seeds) "
+                     f"{np.median([r['median_error'] for r in nd]):.3g} vs "
+                     f"{np.median([r['median_error'] for r in cb]):.3g} {nd[0]['unit']}")
         print(line)
 
 

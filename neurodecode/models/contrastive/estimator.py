@@ -364,7 +364,7 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 idx = torch.as_tensor(np.sort(rng.integers(sampler.lo, sampler.hi, per)),
                                       device=data.values.device)
                 z = embed_windows(self.encoder_, data.values, idx, left,
-                                  self.encoder_.receptive_field, s)[:, 0]
+                                  self.encoder_.receptive_field, s, rows=data.rows)[:, 0]
                 embs.append(z.cpu().numpy())
                 if sampler.continuous is not None:
                     labels.append(sampler.continuous[idx].cpu().numpy())
@@ -735,7 +735,7 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         def loss_fn(sessions, batches, pos_sessions):
             batch = batches[0]
             ref = embed_windows(view, sessions[0].values, batch["reference"], left,
-                                view.receptive_field)[:, 0]
+                                view.receptive_field, rows=sessions[0].rows)[:, 0]
             return infonce(ref, anchor_z[batch["positive"]], anchor_z[batch["negative"]],
                            self.temperature_module_(), self.distance)
 
@@ -841,6 +841,9 @@ class _SessionView:
 
     def __call__(self, x, session=0):
         return self.encoder(x, self.session)
+
+    def forward_windows(self, values, starts, length, session=0, rows=None):
+        return self.encoder.forward_windows(values, starts, length, self.session, rows=rows)
 
     def parameters(self):
         return self.encoder.parameters()

@@ -17,12 +17,23 @@ __all__ = ["SessionData", "shares_window", "gather_windows", "embed_windows", "b
 
 @dataclass
 class SessionData:
-    """One recording on the device: values ``(time, unit)`` and its samplers."""
+    """One recording on the device: values ``(time, unit)`` and its samplers.
+
+    ``rows`` holds the recording's non-zero entries when it is sparse enough
+    (spike counts usually are) for the encoder's first layer to use them.
+    """
 
     values: torch.Tensor
     sampler: object = None
     validation: object = None
     extra: dict = field(default_factory=dict)
+    rows: object = None
+
+    def __post_init__(self):
+        if self.rows is None:
+            from neurodecode.models.contrastive.encoders import SparseRows
+
+            self.rows = SparseRows.maybe(self.values)
 
 
 def gather_windows(values: torch.Tensor, centres: torch.Tensor, left: int, length: int):
@@ -42,8 +53,15 @@ def shares_window(receptive_field: int, time_offset: int) -> bool:
     return sum(p + time_offset for p in levels) < 2 * sum(levels)
 
 
-def embed_windows(encoder, values, centres, left, length, session=0):
-    """Embeddings of windows of ``length`` bins: ``(B, length - rf + 1, d)``."""
+def embed_windows(encoder, values, centres, left, length, session=0, rows=None):
+    """Embeddings of windows of ``length`` bins: ``(B, length - rf + 1, d)``.
+
+    Encoders with a ``forward_windows`` method (:class:`OffsetEncoder`) gather
+    and embed in one fused pass (from ``rows``, the non-zero entries of
+    ``values``, when given); others get the gathered windows.
+    """
+    if hasattr(encoder, "forward_windows"):
+        return encoder.forward_windows(values, centres - left, length, session, rows=rows)
     return encoder(gather_windows(values, centres, left, length), session)
 
 
@@ -88,7 +106,8 @@ def batch_loss(encoder, temperature, metric, batches, sessions, positive_session
         neg_idx = batch["negative"][:0] if reference_negatives else batch["negative"]
         if tpos is not None and joint:
             # reference and time-positive windows overlap: one window of rf + offset bins
-            z = embed_windows(encoder, data.values, ref_idx, left, rf + time_offset, s)
+            z = embed_windows(encoder, data.values, ref_idx, left, rf + time_offset, s,
+                              rows=data.rows)
             refs.append(z[:, 0])
             tposs.append(z[:, time_offset])
             same = [neg_idx]
@@ -98,7 +117,8 @@ def batch_loss(encoder, temperature, metric, batches, sessions, positive_session
             same.insert(len(same) - 1, pos_idx)
         sizes = [len(i) for i in same]
         both = torch.cat(same)
-        parts = (embed_windows(encoder, data.values, both, left, rf, s)[:, 0] if len(both)
+        parts = (embed_windows(encoder, data.values, both, left, rf, s, rows=data.rows)[:, 0]
+                 if len(both)
                  else refs[-1][:0])
         parts = list(torch.split(parts, sizes))
         negs.append(parts.pop())
@@ -108,7 +128,7 @@ def batch_loss(encoder, temperature, metric, batches, sessions, positive_session
                 tposs.append(parts.pop(0))
         if pos_idx is not None:
             poss.append(parts.pop(0) if p == s else embed_windows(
-                encoder, sessions[p].values, pos_idx, left, rf, p)[:, 0])
+                encoder, sessions[p].values, pos_idx, left, rf, p, rows=sessions[p].rows)[:, 0])
     neg = torch.cat(refs if reference_negatives else negs)
     starts = [0]
     for ref in refs:
