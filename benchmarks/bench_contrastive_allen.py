@@ -38,6 +38,28 @@ Run::
 Prints one line per (seed, window, method) and a table of means over seeds.
 Published reference (CEBRA, real VISp, 800 units, 1-frame window, within 1 s):
 kNN on raw activity 55.6 %, Bayes 67.7 %, CEBRA 81.9 %.
+
+Measured (2026-11-23, CPU, one thread; default command: seeds 0-2, 2000 steps,
+``EMBEDDING`` settings; 130 visual units; mean ± std over seeds, exact / within 1 s;
+chance 0.33 % / 19.3 %)::
+
+    window  method              exact %       within 1 s %
+         1  knn_raw             7.9 ± 1.6     63.2 ± 3.7
+         1  bayes_raw          10.7 ± 1.1     72.8 ± 6.7
+         1  time_contrastive    1.2 ± 0.3     53.0 ± 4.9
+         1  frame_contrastive   6.0 ± 0.7     66.6 ± 3.2
+        10  knn_raw            29.0 ± 6.0     94.0 ± 4.1
+        10  bayes_raw          38.0 ± 6.6     97.2 ± 1.1
+        10  time_contrastive    3.0 ± 1.7     58.4 ± 4.6
+        10  frame_contrastive  17.3 ± 5.6     86.9 ± 2.6
+
+Both embeddings identify frames far above chance, but on this simulation they do
+not beat the raw-count decoders: the simulated units respond identically to every
+repeat up to Poisson noise and a running gain, so a kNN or naive Bayes on the raw
+window is already near ceiling with 10 frames; with 1 frame, the frame-contrastive
+embedding is about level with kNN on raw counts and below Bayes. The
+time-contrastive embedding is the weakest (its positives, 10 bins ahead, teach
+temporal smoothness, not frame identity).
 """
 
 from __future__ import annotations
