@@ -112,8 +112,9 @@ class BayesianBiclustering(BaseEstimator):
         Posterior modes of the number of neuron clusters and of occupied states.
     posterior_ : arviz.InferenceData
         Draws of ``n_clusters``, ``n_states``, ``loglik`` (total NB log-likelihood),
-        ``log_mean_baseline`` (``δ_i + log r_i`` plus the time average of the neuron's
-        cluster intercept trajectory) and ``dispersion``, dims (chain, draw, …).
+        ``log_mean_baseline`` (``log r_i`` plus the time average of ``ψ_it``: the
+        neuron's average log mean count, identified unlike ``δ_i``) and ``dispersion``,
+        dims (chain, draw, …).
     diagnostics_ : pandas.DataFrame
         R-hat and bulk ESS of those quantities (per-unit ones summarised by their worst value).
     trace_ : dict of ndarray (n_chains, n_iter_done)

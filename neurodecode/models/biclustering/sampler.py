@@ -183,10 +183,9 @@ def record(state: ChainState, y: np.ndarray, cfg: SamplerConfig) -> dict:
         "n_clusters": np.int64(state.x.shape[0]),
         "n_states": np.int64(len(np.unique(state.states))),
         "loglik": np.float64(nb_loglik(y, psi, state.r[:, None]).sum()),
-        # δ_i + log r_i (+ the time average of the cluster's intercept trajectory, which
-        # trades off against δ exactly): identified, unlike δ alone
-        "log_mean_baseline": state.delta + np.log(state.r)
-        + (state.x[state.labels, :, 0].mean(axis=1) if cfg.intercept else 0.0),
+        # log r_i + time-averaged ψ_it: the neuron's average log NB mean, identified (unlike δ_i,
+        # which trades off against the cluster intercept and the latents' mean)
+        "log_mean_baseline": np.log(state.r) + psi.mean(axis=1),
         "dispersion": state.r.copy(),
     }
 
