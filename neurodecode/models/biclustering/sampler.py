@@ -135,6 +135,9 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
     ----------
     y : ndarray, shape (N, T)
         Counts, neurons by time.
+    update_labels, update_states : bool
+        Skip the neuron-label sweep or the FFBS state draw (used only while building a
+        chain's start; every other block still targets the posterior given them).
     """
     s = state.copy()
     prior = cfg.dynamics_prior()
