@@ -175,20 +175,19 @@ def test_discovery_without_labels_then_replay_search():
 def test_discovery_recording_regime_at_benchmark_scale(seed):
     """The benchmark's recording-like regime (64 units, 4 motifs of 16 sharing units, delays
     0-30 ms, dropout 0.2, 5 Hz, 2 ms jitter, distractors on), 240 s without labels: every
-    motif's template correlates >= 0.8 with the expected kernel (the target) and its peaks
-    >= 0.65 with the delta kernel (±1 bin), Hungarian-matched, onset shift up to ±5 bins.
+    motif's template correlates >= 0.9 with the expected kernel (target 0.8) and its peaks
+    >= 0.8 with the delta kernel (±1 bin), Hungarian-matched, onset shift up to ±5 bins.
     Measured (benchmarks/bench_motifs.py --regime discovery, same data): expected-kernel
-    correlation per motif seed 0 [0.916 0.94 0.924 0.927], seed 1 [0.959 0.937 0.947 0.95],
-    seed 2 [0.889 0.807 0.955 0.935]; peaks ±1 bin [0.903 1 0.838 0.968], [1 0.937 1 1],
-    [1 0.697 1 0.937] (seed 2's second motif shares 5 units with another and its template
-    keeps part of that one)."""
+    correlation per motif seed 0 [0.918 0.961 0.925 0.927], seed 1 [0.957 0.954 0.957 0.955],
+    seed 2 [0.92 0.924 0.966 0.941]; peaks ±1 bin [0.903 1 0.838 0.968], [1 0.937 1 1],
+    [1 1 1 1]; over seeds 0-11 no motif below 0.918."""
     data = make_recording_motifs(duration=300.0, jitter=0.002, random_state=seed)
     det = SpikingMotifDetector(n_motifs=4, random_state=seed).fit(data.spikes[:240000])
     expected = expected_spike_kernels(data.delays, 31, dropout=0.2, jitter_bins=2.0)
     kc = kernel_correlation(expected, det.templates_, max_shift=5)
-    assert kc["correlation"].min() >= 0.8
+    assert kc["correlation"].min() >= 0.9
     pk = peak_kernel_correlation(data.delays, det.templates_, tolerance=1, max_shift=5)
-    assert pk["correlation"].min() >= 0.65
+    assert pk["correlation"].min() >= 0.8
 
 
 def test_sparse_conv_nmf_matches_dense_updates():

@@ -412,8 +412,8 @@ def explain_away(z: np.ndarray, delays: np.ndarray, radius: int = 4) -> None:
 
 
 def discover_motifs(spikes: np.ndarray, n_motifs: int, n_delays: int, *, n_rounds: int = 5,
-                    min_z: float = 5.0, member_fraction: float = 0.3, rng=None,
-                    device="cpu", **refine_kwargs) -> dict:
+                    min_z: float = 5.0, member_fraction: float = 0.3, compete: bool = True,
+                    rng=None, device="cpu", **refine_kwargs) -> dict:
     """Find motifs without labels: seed from correlogram lags, refine, explain away, repeat.
 
     For each motif: grow a seed from the correlogram excesses
@@ -422,9 +422,10 @@ def discover_motifs(spikes: np.ndarray, n_motifs: int, n_delays: int, *, n_round
     template peak exceeds ``member_fraction`` of the largest, and remove the
     correlogram excess at the lags the motif explains (:func:`explain_away`).
     A seed that refines into a motif already found is dropped. All motifs are
-    then refined together. Fewer than ``n_motifs`` are returned (as empty
-    templates, ``n_found``) when no significant lag structure is left: the
-    number of motifs is an upper bound, chosen by the data below it.
+    then refined together, competing for detections (``compete``). Fewer than
+    ``n_motifs`` are returned (as empty templates, ``n_found``) when no
+    significant lag structure is left: the number of motifs is an upper bound,
+    chosen by the data below it.
 
     Returns
     -------
@@ -469,7 +470,7 @@ def discover_motifs(spikes: np.ndarray, n_motifs: int, n_delays: int, *, n_round
     for m, delays in enumerate(found):
         start[m] = delays
     result = refine_motifs(spikes, start, n_delays, n_rounds=n_rounds, rng=rng, device=device,
-                           **refine_kwargs)
+                           compete=compete, **refine_kwargs)
     result["seeds"] = seeds
     result["n_found"] = len(found)
     return result
@@ -492,7 +493,7 @@ def _shared_onsets(a, b, window: int, n_time: int) -> float:
 def refine_motifs(spikes: np.ndarray, delays: np.ndarray, n_delays: int, *, n_rounds: int = 5,
                   jitter_bins: float = 1.5, dither: int = 10, alpha: float = 1e-4,
                   min_distance: int = 4, refractory: int | None = None, realign: bool = True,
-                  rng=None, device="cpu") -> dict:
+                  compete: bool = False, rng=None, device="cpu") -> dict:
     """Alternate detection with fixed kernels and kernel re-estimation from the detections.
 
     Each round: matched-filter kernels ``K = log(1 + W / λ₀)`` (``W``: expected
@@ -509,7 +510,10 @@ def refine_motifs(spikes: np.ndarray, delays: np.ndarray, n_delays: int, *, n_ro
     other end. The side lobes of one occurrence's score (the template
     matching itself shifted) are kept out by ``refractory`` (default
     ``max(min_distance, n_delays // 2)``); they would add shifted copies of
-    the motif to the average and blur it.
+    the motif to the average and blur it. With ``compete``, a detection
+    yields to a detection of another motif within ``n_delays - 1`` bins that
+    exceeds its own threshold by more (units shared between motifs otherwise
+    let one template fire on the other's occurrences and absorb part of it).
 
     Returns
     -------
@@ -546,6 +550,21 @@ def refine_motifs(spikes: np.ndarray, delays: np.ndarray, n_delays: int, *, n_ro
         # an empty template (no motif found for that slot) detects nothing
         threshold[~W.any(axis=(1, 2))] = np.inf
         peaks = local_maxima(score, -np.inf, refractory) & (score >= threshold)
+        if compete and len(W) > 1:
+            # a detection yields to a stronger one (margin over its own threshold) of another
+            # motif whose window overlaps it: units shared between motifs let a template
+            # fire on the other motif's occurrences and absorb part of that motif
+            margin = np.where(peaks, score - threshold, -np.inf)
+            reach = n_delays - 1
+            if reach > 0:
+                pad = np.pad(margin, [(0, 0), (reach, reach), (0, 0)], constant_values=-np.inf)
+                win = np.lib.stride_tricks.sliding_window_view(pad, 2 * reach + 1, axis=1)
+                near = win.max(axis=-1)  # (n_trials, n_time, n_motifs) best margin nearby
+            else:
+                near = margin
+            for m in range(len(W)):
+                others = np.delete(near, m, axis=2).max(axis=2)
+                peaks[..., m] &= margin[..., m] >= others
         return [np.nonzero(peaks[..., m]) for m in range(len(W))], threshold
 
     for _ in range(max(int(n_rounds), 1)):
