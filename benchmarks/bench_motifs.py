@@ -55,7 +55,7 @@ def bench_icann(args):
           f"D={args.n_delays} T={args.n_time}, p_A=p_B=0.001, {args.icann_train} training + "
           f"{args.icann_test} test rasters, learned objective {args.icann_objective} "
           f"({args.icann_iter} steps, lr {args.icann_lr}, L1 {args.icann_sparsity}, "
-          f"L2 {args.icann_l2}); seeds {args.seeds}")
+          f"L2 {args.icann_l2}, nonnegative {args.icann_nonnegative}); seeds {args.seeds}")
     print("  recall_global: the paper's oracle threshold (one quantile for all motifs, exact "
           "bin); recall_tol0/1: per motif, top-k local maxima, ±0/1 bin")
     results: dict[str, list] = {}
@@ -70,7 +70,8 @@ def bench_icann(args):
         det = SpikingMotifDetector(n_delays=args.n_delays, objective=args.icann_objective,
                                    max_iter=args.icann_iter, lr=args.icann_lr,
                                    sparsity=args.icann_sparsity, smoothness=0.0,
-                                   l2=args.icann_l2, tolerance=0, min_distance=1,
+                                   l2=args.icann_l2, nonnegative=args.icann_nonnegative,
+                                   tolerance=0, min_distance=1,
                                    threshold=0.0, validation_fraction=0.0, random_state=seed)
         det.fit(X[tr], y[tr])
         fit_s = time.perf_counter() - t0
@@ -417,6 +418,8 @@ def main(argv=None):
     parser.add_argument("--icann-lr", type=float, default=0.1)
     parser.add_argument("--icann-sparsity", type=float, default=0.0)
     parser.add_argument("--icann-l2", type=float, default=1e-3)
+    parser.add_argument("--icann-nonnegative", action=argparse.BooleanOptionalAction,
+                        default=False)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data", default=None, help="hippocampus NWB file")
     parser.add_argument("--bin-size", type=float, default=0.01)

@@ -316,18 +316,24 @@ def make_icann_motifs(n_units: int = 128, n_motifs: int = 233, n_delays: int = 3
         kernels = spread
     lead = 0 if onsets_inside else n_delays - 1
     n_full = n_time + lead
-    onsets_full = rng.random((n_rep, n_full, n_motifs)) < p_B
-    if onsets_inside:
-        onsets_full[:, n_time - n_delays + 1:] = False
-    drive = np.full((n_rep, n_full, n_units), _logit(p_A))
-    r_idx, t_idx, b_idx = np.nonzero(onsets_full)
-    for d in range(n_delays):
-        s = t_idx + d
-        keep = s < n_full
-        np.add.at(drive, (r_idx[keep], s[keep]), kernels[b_idx[keep], :, d])
-    prob = 1.0 / (1.0 + np.exp(-drive[:, lead:]))
-    counts = (rng.random(prob.shape) < prob).astype(np.uint8)
-    onsets = onsets_full[:, lead:].astype(np.uint8)
+    counts = np.zeros((n_rep, n_time, n_units), np.uint8)
+    onsets = np.zeros((n_rep, n_time, n_motifs), np.uint8)
+    # a few trials at a time, so the float drive never holds more than ~2^22 values
+    chunk = max(1, (1 << 22) // (n_full * n_units))
+    for start in range(0, n_rep, chunk):
+        n_chunk = min(chunk, n_rep - start)
+        onsets_full = rng.random((n_chunk, n_full, n_motifs)) < p_B
+        if onsets_inside:
+            onsets_full[:, n_time - n_delays + 1:] = False
+        drive = np.full((n_chunk, n_full, n_units), _logit(p_A))
+        r_idx, t_idx, b_idx = np.nonzero(onsets_full)
+        for d in range(n_delays):
+            s = t_idx + d
+            keep = s < n_full
+            np.add.at(drive, (r_idx[keep], s[keep]), kernels[b_idx[keep], :, d])
+        prob = 1.0 / (1.0 + np.exp(-drive[:, lead:]))
+        counts[start:start + n_chunk] = rng.random(prob.shape) < prob
+        onsets[start:start + n_chunk] = onsets_full[:, lead:]
     spikes, labels, _ = _as_tensors(counts, onsets, None, n_trials, bin_size,
                                     "make_icann_motifs", random_state)
     delays = np.where(kernels.max(axis=2) > 0, kernels.argmax(axis=2), np.nan)

@@ -96,3 +96,35 @@ def test_generative_fit_recovers_icann_kernels():
         SpikingMotifDetector.from_kernels(k, b).decision_function(X[40:]), y[40:])
     assert learned >= oracle - 0.03
     assert det.score(X[40:], y[40:]) >= 0.8
+
+
+def test_one_delay_bin_works_for_generator_and_generative_fit():
+    """D = 1 (synchronous motifs): the authors' code returns NaN there; here the generator
+    gives a flat envelope and both objectives fit finite detectors that find the motifs."""
+    data = make_icann_motifs(n_units=32, n_motifs=2, n_delays=1, n_time=1000, n_trials=12,
+                             p_B=0.01, kernel_density=0.3, spike_shape=None, random_state=0)
+    assert data.kernels.shape == (2, 32, 1) and np.all((data.kernels > 0).sum((1, 2)) >= 1)
+    k, b = icann_oracle_kernels(data.kernels, data.params["p_A"])
+    X, y = data.spikes, data.labels
+    oracle = oracle_threshold_recall(
+        SpikingMotifDetector.from_kernels(k, b).decision_function(X[8:]), y[8:])
+    for objective in ("generative", "discriminative"):
+        det = SpikingMotifDetector(n_delays=1, objective=objective, max_iter=80, lr=0.1,
+                                   sparsity=0.02 if objective == "generative" else 0.0,
+                                   tolerance=0, min_distance=1, random_state=0)
+        det.fit(X[:8], y[:8])
+        assert np.all(np.isfinite(det.kernels_)) and np.all(np.isfinite(det.bias_))
+        recall = oracle_threshold_recall(det.decision_function(X[8:]), y[8:])
+        assert recall >= oracle - 0.08, (objective, recall, oracle)
+
+
+def test_bad_objective_and_icann_arguments():
+    with pytest.raises(ValueError, match="objective"):
+        SpikingMotifDetector(objective="bayes").fit(np.zeros((50, 3), int),
+                                                    np.eye(50, 1, dtype=int))
+    with pytest.raises(ValueError, match="weights"):
+        make_icann_motifs(weights="lognormal")
+    with pytest.raises(ValueError, match="spike_shape"):
+        make_icann_motifs(n_units=4, n_motifs=1, n_time=50, spike_shape=[[1.0]])
+    with pytest.raises(ValueError, match="shorter than the motif window"):
+        make_icann_motifs(n_units=4, n_motifs=1, n_time=20, n_delays=31)
