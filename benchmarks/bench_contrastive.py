@@ -150,7 +150,9 @@ def worker(lib, dataset, mode, iterations, labels, hpc_path, decode, offset, neg
     if decode:
         from sklearn.neighbors import KNeighborsRegressor
 
+        wall = time.perf_counter()
         Z = np.asarray(model.transform(X))
+        result["transform_s"] = time.perf_counter() - wall
         train = running & (np.arange(n) < cut)
         test = running & (np.arange(n) >= cut)
         knn = KNeighborsRegressor(n_neighbors=20, metric="cosine").fit(Z[train], pos[train])
@@ -249,11 +251,13 @@ def main(argv=None):
     if "batch" in args.skip:
         variants = variants[:2]
     if "speed" not in args.skip:
-        for mode, offset in (("time", 1), ("time", 10), ("time_delta", 10)):
+        for mode, offset, labels in (("time", 1, "position"), ("time", 10, "position"),
+                                     ("time_delta", 10, "position"),
+                                     ("time_delta", 10, "position+dir")):
             for _ in range(args.repeats):
                 for lib, negatives in variants:
                     report(run_child(args, lib, "sim100", mode, args.speed_iterations,
-                                     "position", False, offset, negatives))
+                                     labels, False, offset, negatives))
     for dataset, labels in (("hpc", "position+dir"), ("sparse", "position")):
         if dataset in args.skip:
             continue

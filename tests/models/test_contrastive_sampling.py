@@ -38,6 +38,40 @@ def test_nearest_label_matches_brute_force(dim, rng):
     np.testing.assert_allclose(got_dist, brute_nearest_distance(labels, targets), atol=1e-12)
 
 
+@pytest.mark.parametrize("quantised", [False, True])
+def test_position_and_direction_labels_use_exact_sorted_lookups(quantised, rng):
+    """Position + two direction indicators (CEBRA's hippocampus labels): one sorted
+    lookup per direction combination, exactly the brute-force nearest label."""
+    n = 2000
+    pos = rng.uniform(0, 4, n)
+    pos = np.round(pos, 2) if quantised else pos  # quantised: many exact ties
+    direction = rng.integers(-1, 2, n)
+    labels = np.c_[pos, direction > 0, direction < 0].astype(np.float64)
+    pool = np.arange(50, 50 + n)
+    index = NearestLabelIndex(labels, pool, CPU)
+    assert index.mode == "combinations"
+    deltas = labels[rng.integers(0, n, 3000)] - labels[rng.integers(0, n, 3000)]
+    targets = labels[rng.integers(0, n, 3000)] + deltas
+    targets[:10, 0] = [-5, 9, 0, 4, 2, 2, 2, 2, 2, 2]  # outside the range and on labels
+    got = index.query(torch.as_tensor(targets), gen()).numpy() - 50
+    assert np.all((got >= 0) & (got < n))
+    got_dist = np.sqrt(((labels[got] - targets) ** 2).sum(-1))
+    np.testing.assert_allclose(got_dist, brute_nearest_distance(labels, targets), atol=1e-12)
+
+
+def test_combination_lookup_breaks_ties_uniformly_across_combinations():
+    # target (0.5, 0, 0): equally near (0, 0, 0) x2, (1, 0, 0) and (0.5, 0.5, 0)
+    labels = np.array([[0.0, 0, 0], [0.0, 0, 0], [1.0, 0, 0], [0.5, 0.5, 0], [3.0, 0, 1]]
+                      + [[float(v), 0, 1] for v in range(5, 70)])
+    index = NearestLabelIndex(labels, np.arange(len(labels)), CPU)
+    assert index.mode == "combinations"
+    got = index.query(torch.tensor([[0.5, 0.0, 0.0]] * 8000, dtype=torch.float64),
+                      gen()).numpy()
+    counts = np.bincount(got, minlength=len(labels))
+    assert counts[4:].sum() == 0
+    assert np.all(np.abs(counts[:4] - 2000) < 200), counts
+
+
 def test_ties_are_broken_uniformly():
     labels = np.array([0.0] * 4 + [1.0] * 4)
     index = NearestLabelIndex(labels, np.arange(8), CPU)

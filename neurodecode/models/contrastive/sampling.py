@@ -22,8 +22,12 @@ mixed
 
 The nearest-label search never builds a (time x batch) distance matrix: 1-D
 labels are sorted once and searched with ``torch.searchsorted`` (on the
-device; ties among equal labels are broken uniformly at random); labels with
-more dimensions go to a KD-tree (``scipy.spatial.cKDTree``) built once.
+device; ties among equal labels are broken uniformly at random). Labels with
+one continuous column and other columns that take few distinct values (position
+with running-direction indicators, as in CEBRA's hippocampus demo) are sorted
+per combination of the few-valued columns: the exact nearest label is the best
+of one sorted lookup per combination. Other labels with more dimensions go to a
+KD-tree (``scipy.spatial.cKDTree``) built once.
 Negatives are uniform over ``[lo, hi)``.
 """
 
@@ -36,6 +40,7 @@ __all__ = ["CONDITIONALS", "NearestLabelIndex", "ClassPool", "PairSampler", "emp
 
 CONDITIONALS = ("time", "time_delta", "delta", "discrete")
 _KD_TIES = 8
+_MAX_COMBINATIONS = 64  # few-valued label columns: per-combination sorted lookup up to this
 
 
 def _uniform(n: int, generator: torch.Generator, device) -> torch.Tensor:
@@ -70,21 +75,48 @@ class NearestLabelIndex:
         self.device = device
         if len(labels) == 0:
             raise ValueError("no candidate bins to search for positives.")
+        self.mode = "sorted" if self.dim == 1 else "tree"
         if self.dim == 1:
             order = np.argsort(labels[:, 0], kind="stable")
             self.sorted = torch.as_tensor(labels[order, 0], device=device)
             self.indices = torch.as_tensor(np.asarray(indices)[order], device=device)
-        else:
-            from scipy.spatial import cKDTree
+            return
+        split = _few_valued_split(labels)
+        if split is not None:
+            self._init_combinations(labels, np.asarray(indices), *split)
+            return
+        from scipy.spatial import cKDTree
 
-            self.tree = cKDTree(labels)
-            self.indices_np = np.asarray(indices)
-            self.k = min(_KD_TIES, len(labels))
+        self.tree = cKDTree(labels)
+        self.indices_np = np.asarray(indices)
+        self.k = min(_KD_TIES, len(labels))
+
+    def _init_combinations(self, labels, indices, column, combos, combo_of):
+        """Per combination of the few-valued columns: continuous values sorted, +inf padded."""
+        self.mode = "combinations"
+        self.column = column
+        counts = np.bincount(combo_of, minlength=len(combos))
+        width = int(counts.max())
+        values = np.full((len(combos), width), np.inf)
+        where = np.zeros((len(combos), width), dtype=np.int64)
+        for c in range(len(combos)):  # a few combinations, not samples
+            members = np.flatnonzero(combo_of == c)
+            order = members[np.argsort(labels[members, column], kind="stable")]
+            values[c, :len(order)] = labels[order, column]
+            where[c, :len(order)] = indices[order]
+        self.sorted = torch.as_tensor(values, device=self.device)
+        self.where = torch.as_tensor(where, device=self.device)
+        self.counts = torch.as_tensor(counts, device=self.device)
+        others = [j for j in range(self.dim) if j != column]
+        self.others = others
+        self.combos = torch.as_tensor(combos, device=self.device)  # (K, dim - 1)
 
     def query(self, targets: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Index of the bin whose label is nearest each target, ``(B, d)`` → ``(B,)``."""
-        if self.dim == 1:
+        if self.mode == "sorted":
             return self._query_sorted(targets[:, 0], generator)
+        if self.mode == "combinations":
+            return self._query_combinations(targets, generator)
         return self._query_tree(targets, generator)
 
     def _query_sorted(self, t: torch.Tensor, generator) -> torch.Tensor:
@@ -101,6 +133,38 @@ class NearestLabelIndex:
         pick = torch.minimum(lo + (u * (hi - lo)).long(), hi - 1)
         return self.indices[pick]
 
+    def _query_combinations(self, targets: torch.Tensor, generator) -> torch.Tensor:
+        s = self.sorted  # (K, W), each row sorted, +inf padded
+        n_combo = s.shape[0]
+        t = targets[:, self.column].contiguous()
+        tk = t[None, :].expand(n_combo, -1).contiguous()  # (K, B)
+        right = torch.searchsorted(s, tk).clamp(max=s.shape[1] - 1)
+        right = torch.minimum(right, (self.counts - 1)[:, None])
+        left = (right - 1).clamp(min=0)
+        v_left, v_right = s.gather(1, left), s.gather(1, right)
+        # candidates: the values either side of the target in each combination (2K, B)
+        cand = torch.cat([v_left, v_right])
+        rows = torch.cat([s, s])
+        # squared distance: continuous part plus the few-valued columns' offset
+        rest = ((targets[:, self.others][None, :, :] - self.combos[:, None, :]) ** 2).sum(-1)
+        dist = (cand - torch.cat([tk, tk])) ** 2 + torch.cat([rest, rest])
+        best = dist.min(0).values
+        tied = dist <= best * (1 + 1e-12) + 1e-300
+        tied[n_combo:] &= v_right != v_left  # one run counted once
+        # every bin with a tied label is equally likely: runs of equal values
+        lo = torch.searchsorted(rows, cand, side="left")
+        hi = torch.searchsorted(rows, cand, side="right")
+        weight = torch.where(tied, hi - lo, torch.zeros_like(lo))
+        cum = weight.cumsum(0)
+        u = _uniform(t.shape[0], generator, t.device)
+        draw = torch.minimum((u * cum[-1]).long(), cum[-1] - 1)
+        which = (cum <= draw[None, :]).sum(0)  # first candidate whose cumulative count > draw
+        cols = torch.arange(t.shape[0], device=t.device)
+        before = cum[which, cols] - weight[which, cols]
+        pick = lo[which, cols] + (draw - before)
+        combo = which % n_combo
+        return self.where[combo, pick]
+
     def _query_tree(self, targets: torch.Tensor, generator) -> torch.Tensor:
         dist, nn_idx = self.tree.query(targets.detach().cpu().numpy(), k=self.k)
         dist = np.atleast_2d(dist).reshape(len(targets), -1)
@@ -110,6 +174,21 @@ class NearestLabelIndex:
         choice = np.argmax(np.where(tied, u + 1.0, 0.0), axis=1)
         chosen = nn_idx[np.arange(len(targets)), choice]
         return torch.as_tensor(self.indices_np[chosen], device=targets.device)
+
+
+def _few_valued_split(labels: np.ndarray):
+    """``(column, combinations, combination of each row)`` when exactly one column is
+    continuous and the others together take at most ``_MAX_COMBINATIONS`` values."""
+    n_distinct = [len(np.unique(labels[:, j])) for j in range(labels.shape[1])]
+    many = [j for j, n in enumerate(n_distinct) if n > _MAX_COMBINATIONS]
+    if len(many) != 1:
+        return None
+    column = many[0]
+    others = np.delete(labels, column, axis=1)
+    combos, combo_of = np.unique(others, axis=0, return_inverse=True)
+    if len(combos) > _MAX_COMBINATIONS:
+        return None
+    return column, combos, np.asarray(combo_of).ravel()
 
 
 class ClassPool:
