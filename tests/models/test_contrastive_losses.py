@@ -96,3 +96,21 @@ def test_reference_negatives_leave_out_self(rng):
         keep = [j for j in range(10) if j != 4 + i]
         expected.append(numpy_infonce(ref[i:i + 1], pos[i:i + 1], neg[keep], 1.0, "cosine")[0])
     assert float(got[0]) == pytest.approx(np.mean(expected), abs=1e-10)
+
+
+def test_unit_norm_shortcut_equals_cosine(rng):
+    """Embeddings of a normalising encoder: dot products are the cosine similarities."""
+    z = torch.nn.functional.normalize(torch.as_tensor(rng.normal(size=(30, 4))), dim=-1)
+    z.requires_grad_(True)
+    full = infonce(z[:10], z[10:20], z[20:], 0.5, "cosine")
+    grad_full = torch.autograd.grad(full[0], z)[0]
+    short = infonce(z[:10], z[10:20], z[20:], 0.5, "cosine", unit_norm=True)
+    grad_short = torch.autograd.grad(short[0], z)[0]
+    for a, b in zip(full, short, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    # gradients differ only by the radial part, which the encoder's projection removes
+    def tangential(g):
+        return g - (g * z).sum(-1, keepdim=True) * z
+
+    torch.testing.assert_close(tangential(grad_full), tangential(grad_short), rtol=1e-10,
+                               atol=1e-12)

@@ -453,7 +453,10 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
         draw = draw or self._draw
         loss_fn = loss_fn or self._loss
-        optimizer = torch.optim.Adam(params, lr=self.learning_rate)
+        # one fused kernel for all parameters where torch has it (same maths as Adam)
+        fused = all(p.device.type in ("cpu", "cuda") and p.dtype == torch.float32
+                    for p in params)
+        optimizer = torch.optim.Adam(params, lr=self.learning_rate, fused=fused or None)
         val_batches = None
         if self._validate:
             val_gen = torch.Generator(device=generator.device).manual_seed(

@@ -85,7 +85,8 @@ def pairwise_similarity(a: torch.Tensor, b: torch.Tensor, metric: str = "cosine"
 
 
 def infonce(reference: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
-            temperature=1.0, metric: str = "cosine", exclude_offset: int | None = None):
+            temperature=1.0, metric: str = "cosine", exclude_offset: int | None = None,
+            unit_norm: bool = False):
     """InfoNCE loss with its alignment and uniformity terms.
 
     Parameters
@@ -102,6 +103,9 @@ def infonce(reference: torch.Tensor, positive: torch.Tensor, negative: torch.Ten
         The references are rows ``exclude_offset ...`` of ``negative`` (the other
         references serve as negatives): each reference's own row is left out of
         its sum.
+    unit_norm : bool
+        The embeddings already have unit norm (a normalising encoder): cosine
+        similarities are plain dot products, so they are not normalised again.
 
     Returns
     -------
@@ -117,8 +121,12 @@ def infonce(reference: torch.Tensor, positive: torch.Tensor, negative: torch.Ten
     >>> round(float(align), 4), round(float(unif), 4)
     (-1.0, 1.1269)
     """
-    pos = paired_similarity(reference, positive, metric) / temperature
-    neg = pairwise_similarity(reference, negative, metric) / temperature
+    if unit_norm and metric == "cosine":
+        pos = (reference * positive).sum(-1) / temperature
+        neg = (reference @ negative.T) / temperature
+    else:
+        pos = paired_similarity(reference, positive, metric) / temperature
+        neg = pairwise_similarity(reference, negative, metric) / temperature
     if exclude_offset is not None:
         rows = torch.arange(reference.shape[0], device=neg.device)
         neg = neg.index_put((rows, rows + exclude_offset),

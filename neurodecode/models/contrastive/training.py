@@ -130,6 +130,7 @@ def batch_loss(encoder, temperature, metric, batches, sessions, positive_session
             poss.append(parts.pop(0) if p == s else embed_windows(
                 encoder, sessions[p].values, pos_idx, left, rf, p, rows=sessions[p].rows)[:, 0])
     neg = torch.cat(refs if reference_negatives else negs)
+    unit_norm = bool(getattr(getattr(encoder, "encoder", encoder), "normalize", False))
     starts = [0]
     for ref in refs:
         starts.append(starts[-1] + ref.shape[0])
@@ -138,9 +139,9 @@ def batch_loss(encoder, temperature, metric, batches, sessions, positive_session
         own = starts[i] if reference_negatives else None
         terms = []
         if poss:
-            terms.append(infonce(ref, poss[i], neg, tau, metric, own))
+            terms.append(infonce(ref, poss[i], neg, tau, metric, own, unit_norm))
         if tposs:
-            terms.append(infonce(ref, tposs[i], neg, tau, metric, own))
+            terms.append(infonce(ref, tposs[i], neg, tau, metric, own, unit_norm))
         for part in terms:
             loss, align, unif = loss + part[0], align + part[1], unif + part[2]
     n = len(refs)
