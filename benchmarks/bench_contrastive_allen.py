@@ -53,6 +53,10 @@ chance 0.33 % / 19.3 %)::
         10  time_contrastive    3.0 ± 1.7     58.4 ± 4.6
         10  frame_contrastive  17.3 ± 5.6     86.9 ± 2.6
 
+With CEBRA's default training settings (``--temperature 1 --learning-rate 3e-4
+--num-hidden-units 32``, seeds 0-2, 10-frame window): time-contrastive 4.6 ± 1.3 /
+86.1 ± 3.2 %, frame-contrastive 7.8 ± 2.0 / 82.2 ± 6.7 %.
+
 Both embeddings identify frames far above chance, but on this simulation they do
 not beat the raw-count decoders: the simulated units respond identically to every
 repeat up to Poisson noise and a running gain, so a kNN or naive Bayes on the raw
