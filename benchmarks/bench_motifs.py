@@ -410,8 +410,8 @@ def main(argv=None):
     parser.add_argument("--n-motifs", type=int, default=233)
     parser.add_argument("--n-delays", type=int, default=31)
     parser.add_argument("--n-time", type=int, default=1000)
-    parser.add_argument("--icann-train", type=int, default=100, help="training rasters")
-    parser.add_argument("--icann-test", type=int, default=50, help="test rasters")
+    parser.add_argument("--icann-train", type=int, default=300, help="training rasters")
+    parser.add_argument("--icann-test", type=int, default=30, help="test rasters")
     parser.add_argument("--icann-objective", default="generative",
                         choices=["generative", "discriminative"])
     parser.add_argument("--icann-iter", type=int, default=150)

@@ -334,7 +334,7 @@ def global_threshold_recall(scores, y_true) -> float:
     n_tied = int(tied.sum())
     if n_tied:
         hits += slots * np.count_nonzero(tied & true) / n_tied
-    return hits / k
+    return float(hits / k)
 
 
 def _average_precision(hits, values, n_true):

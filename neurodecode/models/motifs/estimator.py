@@ -337,7 +337,7 @@ class SpikingMotifDetector(BaseEstimator):
             generative = self.objective == "generative" and self.parametrization == "dense"
             # the generative fit never convolves the spikes: no spike index to build
             inputs = None if generative else self._inputs(values, device, self.n_delays)
-            Y = to_torch(labels, device)
+            Y = None if generative else to_torch(labels, device)
             split = self._validation_split(labels)
             if split is not None:
                 masks = torch.zeros(2, n_trials, 1, n_time, device=device)
@@ -348,8 +348,9 @@ class SpikingMotifDetector(BaseEstimator):
                 fit_mask = val_mask = None
             first = "rate" if self.parametrization == "rate" else "dense"
             layer = MotifConv(n_motifs, n_units, self.n_delays, first).to(device)
-            with torch.no_grad():
-                layer.bias.copy_(onset_prior_logit(Y))
+            if Y is not None:
+                with torch.no_grad():
+                    layer.bias.copy_(onset_prior_logit(Y))
             common = dict(lr=self.lr, ignore_radius=self.ignore_radius,
                           class_weight=self.class_weight, fit_mask=fit_mask,
                           val_mask=val_mask if self.early_stopping else None)
