@@ -88,14 +88,19 @@ def ffbs(loglik, log_trans, rng: np.random.Generator) -> np.ndarray:
     T, S = alpha.shape
     trans = np.exp(log_trans)
     u = rng.random(T)
-    states = np.empty(T, dtype=np.int64)
-    cdf = np.cumsum(alpha[-1])
-    states[-1] = min(np.searchsorted(cdf, u[-1] * cdf[-1], side="right"), S - 1)
+    # every step's draw for every possible successor state at once (the same cumulative sums
+    # and the same uniform as a step-by-step pass), then a chain of table look-ups
+    cdf = np.cumsum(alpha[:, :, None] * trans[None], axis=1)  # (T, S_prev, S_next)
+    pick = np.minimum((cdf <= (u[:, None] * cdf[:, -1, :])[:, None, :]).sum(axis=1), S - 1)
+    cdf_last = np.cumsum(alpha[-1])
+    s = min(int(np.searchsorted(cdf_last, u[-1] * cdf_last[-1], side="right")), S - 1)
+    table = pick.tolist()
+    out = [0] * T
+    out[-1] = s
     for t in range(T - 2, -1, -1):
-        w = alpha[t] * trans[:, states[t + 1]]
-        cdf = np.cumsum(w)
-        states[t] = min(np.searchsorted(cdf, u[t] * cdf[-1], side="right"), S - 1)
-    return states
+        s = table[t][s]
+        out[t] = s
+    return np.array(out, dtype=np.int64)
 
 
 def transition_counts(states, n_states: int) -> np.ndarray:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaln, logsumexp
 
+from .dispersion import softplus
 from .latents import sample_slds_prior
-from .loadings import split_latents
+from .loadings import laplace_loadings_batch, split_latents
 from .mniw import sample_mniw
 
 __all__ = ["mfm_log_coefficients", "mfm_log_partition_prior", "laplace_loadings",
@@ -70,7 +71,13 @@ def geometric_log_pk(p: float):
 
 def _nb_kernel(y, psi, r):
     """``log NB(y; r, sigmoid(ψ))`` up to terms free of ψ (they cancel in every ratio here)."""
-    return y * psi - (y + r) * np.logaddexp(0.0, psi)
+    return y * psi - (y + r) * softplus(psi)
+
+
+def _normalise_log(log_q):
+    """``log_q - logsumexp(log_q)`` for a short vector (scipy's logsumexp costs ~0.2 ms)."""
+    shifted = log_q - log_q.max()
+    return shifted - np.log(np.exp(shifted).sum())
 
 
 def laplace_loadings(y, r, base, feats, prior_var: float, n_newton: int = 4):
@@ -174,6 +181,17 @@ def sweep_labels(y, labels, x, A, b, Q, states, delta, loadings, r, log_v, gamma
     accepted = 0
     # one fresh prior draw per neuron, made up front (the states do not change in a sweep)
     aux_x, aux_A, aux_b, aux_Q = prior.sample_clusters(states, S, N, rng)
+    # Laplace fits depend only on (y_i, r_i, δ_i) and a candidate's latents, all fixed during
+    # the sweep: fit every neuron against every cluster (and its own auxiliary) in two
+    # batched calls, add a column when a cluster is born, drop one when it dies
+    def fit_all(cluster_x):
+        off, ft = split_latents(cluster_x, intercept)
+        return laplace_loadings_batch(y, r, delta[:, None, None] + off[None], ft, loading_var)
+
+    fit_mode, fit_prec, fit_ev = fit_all(x)
+    aux_off, aux_ft = split_latents(aux_x, intercept)
+    aux_mode, aux_prec, aux_ev = laplace_loadings_batch(
+        y, r, (delta[:, None] + aux_off)[:, None], aux_ft[:, None], loading_var)
     for i in (range(N) if order is None else order):
         K = x.shape[0]
         own = labels[i]
@@ -192,9 +210,14 @@ def sweep_labels(y, labels, x, A, b, Q, states, delta, loadings, r, log_v, gamma
         cand_x = np.concatenate([x[existing], aux[0][None]], axis=0)
         offset, feats = split_latents(cand_x, intercept)
         base = delta[i] + offset
-        mode, prec, log_ev = laplace_loadings(y[i], r[i], base, feats, loading_var)
-        log_q = log_w + log_ev
-        log_q -= logsumexp(log_q)
+        if singleton:
+            cols = np.append(existing, own)
+            mode, prec, log_ev = fit_mode[i, cols], fit_prec[i, cols], fit_ev[i, cols]
+        else:
+            mode = np.concatenate([fit_mode[i], aux_mode[i]])
+            prec = np.concatenate([fit_prec[i], aux_prec[i]])
+            log_ev = np.concatenate([fit_ev[i], aux_ev[i]])
+        log_q = _normalise_log(log_w + log_ev)
         j_new = int(rng.choice(len(log_q), p=np.exp(log_q)))
         chol = np.linalg.cholesky(prec[j_new])
         c_new = mode[j_new] + np.linalg.solve(chol.T, rng.standard_normal(len(mode[j_new])))
@@ -216,9 +239,15 @@ def sweep_labels(y, labels, x, A, b, Q, states, delta, loadings, r, log_v, gamma
                 b = np.concatenate([b, aux[2][None]])
                 Q = np.concatenate([Q, aux[3][None]])
                 labels[i] = K
+                born = fit_all(aux[0][None])
+                fit_mode, fit_prec, fit_ev = (np.concatenate([old, new], axis=1) for old, new
+                                              in zip((fit_mode, fit_prec, fit_ev), born,
+                                                     strict=True))
         else:
             labels[i] = existing[j_new]
             if singleton:
                 x, A, b, Q = (np.delete(v, own, axis=0) for v in (x, A, b, Q))
+                fit_mode, fit_prec, fit_ev = (np.delete(v, own, axis=1)
+                                              for v in (fit_mode, fit_prec, fit_ev))
                 labels[labels > own] -= 1
     return labels, x, A, b, Q, loadings, accepted
