@@ -147,6 +147,7 @@ class _SpikeDecoderMixin:
             raise TypeError(f"{type(self).__name__} does not accept sparse input; pass "
                             "X.toarray() or a spike-tensor DataArray.")
         if isinstance(X, xr.DataArray):
+            X = self._embedding_as_features(X)
             validate_spike_tensor(X, name="X")
             values = X.values.astype(np.float64)
             template = X
@@ -169,6 +170,16 @@ class _SpikeDecoderMixin:
                                    f"is expecting {self.n_features_in_} features as input "
                                    "(one per unit, as in fit).")
         return values, template
+
+    def _embedding_as_features(self, X: xr.DataArray) -> xr.DataArray:
+        """An embedding ``(..., "latent")`` read as features: decoders that do not model
+        counts take the output of a model's ``transform`` as they take a spike tensor."""
+        if self._counts_only or not X.dims or X.dims[-1] != "latent":
+            return X
+        X = X.rename(latent="unit")
+        if "unit" not in X.coords:
+            X = X.assign_coords(unit=np.arange(X.sizes["unit"]))
+        return X
 
     @staticmethod
     def _target(y, X, n_rows: int, *, numeric: bool) -> np.ndarray:

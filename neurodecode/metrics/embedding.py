@@ -176,7 +176,8 @@ def frame_identification_score(Z_train, frames_train, Z_test, frames_test, *,
     -------
     dict
         ``exact`` (fraction of exact frames), ``within`` (fraction within the
-        tolerance), ``chance_within`` (the same for uniform guessing).
+        tolerance), ``chance_within`` (the same for uniform guessing, see
+        :func:`~neurodecode.metrics.frames.frame_identification_chance`).
 
     Examples
     --------
@@ -187,6 +188,8 @@ def frame_identification_score(Z_train, frames_train, Z_test, frames_test, *,
     True
     """
     from sklearn.neighbors import KNeighborsClassifier
+
+    from neurodecode.metrics.frames import frame_identification_chance
 
     a, b = _as_2d(Z_train, "Z_train"), _as_2d(Z_test, "Z_test")
     f_train = np.asarray(frames_train).ravel()
@@ -199,7 +202,7 @@ def frame_identification_score(Z_train, frames_train, Z_test, frames_test, *,
     n_frames = len(np.unique(f_train))
     return {"exact": float(np.mean(pred == f_test)),
             "within": float(np.mean(np.abs(pred - f_test) <= window)),
-            "chance_within": float(min(1.0, (2 * np.floor(window) + 1) / n_frames))}
+            "chance_within": frame_identification_chance(n_frames, window)}
 
 
 def knn_embedding_decoder(task: str = "regression", n_neighbors: int = 20):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurodecode.metrics.frames import frame_identification_chance
 from neurodecode.pipeline.demo import demo_folders
 
 __all__ = ["run_visual_demo", "frame_identification_chance", "VISUAL_DEMO_SETTINGS"]
@@ -25,23 +26,6 @@ __all__ = ["run_visual_demo", "frame_identification_chance", "VISUAL_DEMO_SETTIN
 #: leave-one-repeat-out; "within 1 s" = 30 frames at 30 frames/s.
 VISUAL_DEMO_SETTINGS = {"window": (0.0, 0.5), "bin_size": 0.1, "n_neighbors": 15,
                         "metric": "cosine", "tolerance_frames": 30}
-
-
-def frame_identification_chance(n_frames: int, tolerance: int) -> float:
-    """Accuracy of a uniform random guess at being within ``tolerance`` frames of the truth.
-
-    Averaged over true frames (fewer frames are in reach near the movie's ends).
-
-    Examples
-    --------
-    >>> round(frame_identification_chance(300, 30), 4)
-    0.193
-    >>> round(frame_identification_chance(300, 0), 4)
-    0.0033
-    """
-    frames = np.arange(n_frames)
-    reach = np.minimum(frames + tolerance, n_frames - 1) - np.maximum(frames - tolerance, 0) + 1
-    return float(np.mean(reach / n_frames))
 
 
 def _load(nwb_path):
