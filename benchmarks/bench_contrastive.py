@@ -40,9 +40,10 @@ machine shared with other jobs, so ratios of CPU time are the figure to trust;
 ==============================  ==========  =====  ======  ===============
 case (sim100 unless named)      neurodecode cebra  ratio   /batch ratio
 ==============================  ==========  =====  ======  ===============
-time, offset 1                  35.0        19.1   1.83x   2.43x
-time, offset 10                 31.8        19.7   1.62x   1.97x
-time_delta, position            32.5        2.6    ~12x    ~15x
+time, offset 1                  41.2        22.4   1.91x   2.66x
+time, offset 10                 42.7        24.4   1.75x   2.35x
+time_delta, position            32.5        2.5    12.8x   15.7x
+time_delta, pos+dir (3-D)       38.1        2.9    13.3x   16.7x
 hpc time_delta, pos+dir (3-D)   32.7        11.5   2.84x   -
 ==============================  ==========  =====  ======  ===============
 
@@ -56,7 +57,7 @@ same 3 x 512 windows through the same encoder each step; cebra's
 ``torch.nn.Conv1d`` (oneDNN) is already efficient, so neurodecode's fused pass
 (one autograd node, one GEMM per tap on time-major activations, a sparse first
 layer for spike counts) saves overhead and memory traffic but not arithmetic:
-time-contrastive stays below 2x (1.6-1.8x) unless the references double as
+time-contrastive stays below 2x (1.75-1.9x) unless the references double as
 negatives. Behaviour-contrastive gains come from the label search (cebra
 computes a T x batch distance matrix per step), so they shrink on short
 recordings: on the 8,000-bin hippocampus training split cebra's search is cheap
@@ -253,6 +254,9 @@ def main(argv=None):
     parser.add_argument("--iterations", type=int, default=2000,
                         help="iterations of the fits whose decoding is compared")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--speed-cases", type=int, nargs="+", default=[0, 1, 2, 3],
+                        help="speed rows to run: 0 time offset 1, 1 time offset 10, "
+                             "2 time_delta position, 3 time_delta position+direction")
     parser.add_argument("--skip", nargs="*", default=[],
                         help="parts to skip: speed hpc sparse batch (the negatives='batch' fits)")
     args = parser.parse_args(argv)
@@ -287,9 +291,9 @@ def main(argv=None):
     if "batch" in args.skip:
         variants = variants[:2]
     if "speed" not in args.skip:
-        for mode, offset, labels in (("time", 1, "position"), ("time", 10, "position"),
-                                     ("time_delta", 10, "position"),
-                                     ("time_delta", 10, "position+dir")):
+        cases = (("time", 1, "position"), ("time", 10, "position"),
+                 ("time_delta", 10, "position"), ("time_delta", 10, "position+dir"))
+        for mode, offset, labels in (cases[i] for i in args.speed_cases):
             for _ in range(args.repeats):
                 for lib, negatives in variants:
                     report(run_child(args, lib, "sim100", mode, args.speed_iterations,
