@@ -118,6 +118,7 @@ def test_discovery_recovers_small_motifs(seed):
     cut = 45000
     det = SpikingMotifDetector(n_motifs=2, n_delays=11, random_state=0).fit(data.spikes[:cut])
     assert det.mode_ == "discovery" and det.templates_.shape == (2, 24, 11)
+    assert det.fit_info_["discovery"]["n_found"] == 2
     truth = expected_spike_kernels(data.delays, 11, dropout=0.1, jitter_bins=1.0)
     kc = kernel_correlation(truth, det.templates_, max_shift=3)
     assert kc["correlation"].min() >= 0.85
@@ -141,7 +142,12 @@ def test_discovery_is_repeatable_and_finds_nothing_in_structureless_rasters():
                                       distractor_rate=0.0, **{**SMALL, "motif_rate": 0.0})
         det = SpikingMotifDetector(n_motifs=2, n_delays=11, random_state=0).fit(noise.spikes)
         assert not np.isfinite(det.fit_info_["discovery"]["seeds"]).any(), background
+        assert det.fit_info_["discovery"]["n_found"] == 0
         assert not det.templates_.any()
+    # the seed threshold is the estimator's: above every lag's z-score, nothing is found
+    strict = SpikingMotifDetector(n_motifs=2, n_delays=11, random_state=0,
+                                  discovery_min_z=1e6).fit(data.spikes)
+    assert strict.fit_info_["discovery"]["n_found"] == 0 and not strict.templates_.any()
 
 
 def test_discovery_without_labels_then_replay_search():

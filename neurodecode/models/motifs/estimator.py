@@ -97,8 +97,10 @@ class SpikingMotifDetector(BaseEstimator):
     it as a few weights at learned continuous delays per synapse (Gaussian
     interpolation with an annealed width, initialised from the dense fit);
     ``"rate"`` is the timing-blind baseline (one weight per neuron). Without
-    labels, motifs are discovered by convolutive non-negative factorisation and
-    turned into matched filters, whose threshold comes from dithered surrogates.
+    labels, motifs are discovered from sharp cross-correlogram lags (or, as an
+    option, by convolutive non-negative factorisation), refined by alternating
+    detection and kernel re-estimation, and turned into matched filters whose
+    threshold comes from dithered surrogates.
 
     Parameters
     ----------
@@ -170,6 +172,10 @@ class SpikingMotifDetector(BaseEstimator):
         convolutive non-negative factorisation (``discovery_iter``,
         ``discovery_sparsity``, ``discovery_smooth``).
     discovery_rounds : int
+    discovery_min_z : float
+        "lags" only: z-score (against a local, dither-like baseline) a
+        correlogram lag must reach to seed or join a motif. Lower finds smaller,
+        weaker motifs (and more chance ones: check them with surrogates).
     discovery_iter, discovery_sparsity, discovery_smooth : int, float, float
         Iterations, onset L1 penalty and raster smoothing (bins) of "cnmf".
     n_surrogates : int
@@ -197,7 +203,9 @@ class SpikingMotifDetector(BaseEstimator):
         Discovery only: the factorisation's non-negative motif templates.
     mode_ : {"supervised", "discovery", "fixed"}
     fit_info_ : dict
-        Loss curves, time, whether training was interrupted.
+        Loss curves, time, whether training was interrupted; after discovery,
+        ``fit_info_["discovery"]["n_found"]`` motifs were found (``n_motifs`` is
+        an upper bound; the rest are empty templates that detect nothing).
 
     Examples
     --------
@@ -221,6 +229,7 @@ class SpikingMotifDetector(BaseEstimator):
                  tolerance: int = 2, min_distance=None, threshold="auto",
                  validation_fraction: float = 0.2, early_stopping: bool = False,
                  discovery: str = "lags", discovery_rounds: int = 5,
+                 discovery_min_z: float = 5.0,
                  discovery_iter: int = 200, discovery_sparsity: float = 0.5,
                  discovery_smooth: float = 1.0, n_surrogates: int = 5, dither=None,
                  alpha: float = 1e-4, random_state=None, device="auto", verbose: bool = False):
@@ -249,6 +258,7 @@ class SpikingMotifDetector(BaseEstimator):
         self.early_stopping = early_stopping
         self.discovery = discovery
         self.discovery_rounds = discovery_rounds
+        self.discovery_min_z = discovery_min_z
         self.discovery_iter = discovery_iter
         self.discovery_sparsity = discovery_sparsity
         self.discovery_smooth = discovery_smooth
@@ -491,14 +501,15 @@ class SpikingMotifDetector(BaseEstimator):
             from neurodecode.models.motifs.unsupervised import discover_motifs
 
             result = discover_motifs(values, n_motifs, self.n_delays,
-                                     n_rounds=self.discovery_rounds, rng=rng, device=device,
+                                     n_rounds=self.discovery_rounds,
+                                     min_z=float(self.discovery_min_z), rng=rng, device=device,
                                      dither=self._dither(), alpha=float(self.alpha),
                                      min_distance=self._min_distance())
             self.templates_ = result["W"].astype(np.float64)
             self.kernels_ = result["kernels"].astype(np.float64)
             self.bias_ = result["bias"].astype(np.float64)
             null_threshold = result["threshold"]
-            info["discovery"] = {"seeds": result["seeds"]}
+            info["discovery"] = {"seeds": result["seeds"], "n_found": result["n_found"]}
         elif self.discovery == "cnmf":
             gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
             with tqdm(total=self.discovery_iter, desc="discovery", disable=not self.verbose,
