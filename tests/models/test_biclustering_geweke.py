@@ -9,6 +9,8 @@ every conditional (labels, dispersion, Pólya-Gamma, latents, loadings, states,
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -46,18 +48,30 @@ def _batch_se(values, n_batches=50):
     return means.std(0, ddof=1) / np.sqrt(n_batches)
 
 
-@pytest.mark.slow
-def test_geweke_joint_distribution():
-    rng = np.random.default_rng(20240101)
-    log_v = CFG.log_v(N)
-    forward = np.array([_stats(*sample_prior(N, T, CFG, rng)) for _ in range(6000)])
-    state, y = sample_prior(N, T, CFG, rng)
+def _geweke_z(cfg, seed=20240101):
+    rng = np.random.default_rng(seed)
+    log_v = cfg.log_v(N)
+    forward = np.array([_stats(*sample_prior(N, T, cfg, rng)) for _ in range(6000)])
+    state, y = sample_prior(N, T, cfg, rng)
     chain = []
     for _ in range(12000):
-        state = gibbs_step(state, y, CFG, log_v, rng)
-        y = sample_counts(state, CFG, rng)
+        state = gibbs_step(state, y, cfg, log_v, rng)
+        y = sample_counts(state, cfg, rng)
         chain.append(_stats(state, y))
     chain = np.array(chain)
     se = np.sqrt(forward.var(0) / len(forward) + _batch_se(chain) ** 2)
     z = (chain.mean(0) - forward.mean(0)) / se
+    return z, forward, chain
+
+
+@pytest.mark.slow
+def test_geweke_joint_distribution():
+    z, forward, chain = _geweke_z(CFG)
+    assert np.all(np.abs(z) < 4.0), np.round(np.c_[forward.mean(0), chain.mean(0), z], 3)
+
+
+@pytest.mark.slow
+def test_geweke_joint_distribution_with_split_merge():
+    """The same test with split–merge proposals on the neuron partition switched on."""
+    z, forward, chain = _geweke_z(dataclasses.replace(CFG, split_merge_proposals=2))
     assert np.all(np.abs(z) < 4.0), np.round(np.c_[forward.mean(0), chain.mean(0), z], 3)

@@ -90,6 +90,9 @@ class BayesianBiclustering(BaseEstimator):
         dynamics settle first); not recorded.
     label_warmup : int
         Iterations before neuron labels start moving (lets latents form first; part of burn-in).
+    split_merge : int
+        Exact split–merge proposals on the neuron partition per iteration (after the
+        per-neuron label sweep); 0 switches the move off.
     checkpoint : str or Path, optional
         ``.npz`` file written atomically after every ``checkpoint_every`` iterations;
         if it exists for the same data and parameters, ``fit`` resumes from it.
@@ -142,7 +145,8 @@ class BayesianBiclustering(BaseEstimator):
                  sticky_kappa: float = 50.0, hdp_alpha: float = 5.0, hdp_gamma: float = 2.0,
                  mfm_gamma: float = 1.0, cluster_geometric_p: float = 0.2,
                  noise_scale: float = 0.01, loading_var: float = 1.0, baseline_var: float = 4.0,
-                 init_sweeps: int = 30, label_warmup: int = 20, checkpoint=None,
+                 init_sweeps: int = 30, label_warmup: int = 20, split_merge: int = 0,
+                 checkpoint=None,
                  checkpoint_every: int = 50,
                  random_state=None, verbose: bool = True):
         self.latent_dim = latent_dim
@@ -165,6 +169,7 @@ class BayesianBiclustering(BaseEstimator):
         self.baseline_var = baseline_var
         self.init_sweeps = init_sweeps
         self.label_warmup = label_warmup
+        self.split_merge = split_merge
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.random_state = random_state
@@ -176,6 +181,9 @@ class BayesianBiclustering(BaseEstimator):
             value = getattr(self, name)
             if not (isinstance(value, (int, np.integer)) and value >= 1):
                 raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
+        if not (isinstance(self.split_merge, (int, np.integer)) and self.split_merge >= 0):
+            raise ValueError("`split_merge` must be a non-negative integer (proposals per "
+                             f"iteration); got {self.split_merge!r}.")
         if self.dispersion is not None and not self.dispersion > 0:
             raise ValueError(f"`dispersion` must be positive or None; got {self.dispersion!r}.")
         return SamplerConfig(
@@ -185,7 +193,7 @@ class BayesianBiclustering(BaseEstimator):
             mfm_gamma=float(self.mfm_gamma), cluster_geometric_p=float(self.cluster_geometric_p),
             baseline_var=float(self.baseline_var), loading_var=float(self.loading_var),
             fixed_dispersion=None if self.dispersion is None else float(self.dispersion),
-            noise_scale=float(self.noise_scale))
+            noise_scale=float(self.noise_scale), split_merge_proposals=int(self.split_merge))
 
     def _fingerprint(self, y, cfg) -> str:
         h = hashlib.sha256(np.ascontiguousarray(y).tobytes())

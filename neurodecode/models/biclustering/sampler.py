@@ -2,7 +2,8 @@
 
 Order of one iteration (every step leaves the posterior invariant):
 
-1. ``(z_i, c_i)`` for each neuron by the exact MH move of :mod:`.labels`;
+1. ``(z_i, c_i)`` for each neuron by the exact MH move of :mod:`.labels`, then
+   ``split_merge_proposals`` split–merge proposals (:mod:`.split_merge`);
 2. ``r`` by CRT augmentation (Pólya-Gamma variables marginalised), then a
    mean-preserving ``(r, δ)`` Metropolis move (:mod:`.moves`);
 3. ``ω ~ PG(y + r, ψ)``;
@@ -30,6 +31,7 @@ from .loadings import linear_predictor, sample_loadings
 from .mniw import mniw_posterior, regression_stats, sample_mniw
 from .moves import cluster_offset_move, dispersion_baseline_move
 from .polya_gamma import nb_kappa, sample_polya_gamma
+from .split_merge import split_merge_move
 
 __all__ = ["SamplerConfig", "ChainState", "gibbs_step", "init_state", "sample_prior",
            "observation_terms", "record"]
@@ -57,6 +59,7 @@ class SamplerConfig:
     dispersion_rate: float = 0.1
     fixed_dispersion: float | None = None
     noise_scale: float = 0.01
+    split_merge_proposals: int = 0
 
     @property
     def d(self) -> int:
@@ -146,6 +149,11 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
             y, s.labels, s.x, s.A, s.b, s.Q, s.states, s.delta, s.loadings, s.r, log_v,
             cfg.mfm_gamma, cfg.loading_var, cfg.intercept, prior, rng,
             order=rng.permutation(len(s.labels)))
+        if cfg.split_merge_proposals > 0:
+            s.labels, s.x, s.A, s.b, s.Q, s.loadings, _ = split_merge_move(
+                y, s.labels, s.x, s.A, s.b, s.Q, s.states, s.delta, s.loadings, s.r, log_v,
+                cfg.mfm_gamma, cfg.loading_var, cfg.intercept, prior, rng,
+                n_proposals=cfg.split_merge_proposals)
     if cfg.fixed_dispersion is None:
         psi = linear_predictor(s.x, s.labels, s.delta, s.loadings, cfg.intercept)
         s.r = sample_dispersion(y, psi, s.r, cfg.dispersion_shape, cfg.dispersion_rate, rng)
