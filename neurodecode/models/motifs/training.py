@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from neurodecode.models.motifs.detection import MotifConv
+from neurodecode.models.motifs.detection import MotifConv, _SparseMatmul
 
 __all__ = ["loss_weights", "weighted_bce", "train_detector", "OnsetDesign", "fit_generative",
            "generative_detector"]
@@ -264,7 +264,7 @@ def fit_generative(design: OnsetDesign, spikes: np.ndarray, *, max_iter: int = 2
             total = 0.0
             for start, mat, mat_t in blocks:
                 y = targets[start:start + mat.shape[0]].float()
-                z = _SparseDrive.apply(weight, mat, mat_t) + baseline
+                z = _SparseMatmul.apply(weight, mat, mat_t) + baseline
                 loss = F.binary_cross_entropy_with_logits(z, y, reduction="sum") / n_onsets
                 loss.backward()
                 total += float(loss.detach())
@@ -307,19 +307,6 @@ def generative_detector(kernels: torch.Tensor, baseline: torch.Tensor,
     absent = (-F.softplus(c + kernels) + F.softplus(c)).sum(dim=(1, 2))
     prior = torch.log(onset_rate) - torch.log1p(-onset_rate)
     return kernels.clone(), absent + prior
-
-
-class _SparseDrive(torch.autograd.Function):
-    """``S @ W`` with the gradient ``Sᵀ @ grad`` (W requires grad, S fixed)."""
-
-    @staticmethod
-    def forward(ctx, weight, matrix, matrix_t):
-        ctx.matrix_t = matrix_t
-        return matrix @ weight
-
-    @staticmethod
-    def backward(ctx, grad):
-        return ctx.matrix_t @ grad.contiguous(), None, None
 
 
 def _csr_to_torch(mat, device):
