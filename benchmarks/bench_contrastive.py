@@ -32,20 +32,27 @@ held-out median error. ``neurodecode/batch`` rows use ``negatives="batch"``
 (references double as negatives), a different sampling scheme from cebra's;
 the headline rows (``neurodecode``) draw separate uniform negatives, as cebra.
 
-Measured 2026-11-23 (cebra 0.6.1, torch 2.13.0 CPU, 1 thread, on a 2-core
-machine shared with other jobs, so ratios of CPU time are the figure to trust;
-``--speed-iterations 150 --repeats 2``; decoding fits 2,000 iterations, seeds
-0 1 2), CPU it/s, neurodecode vs cebra:
+Measured 2026-11-23 on the otherwise idle 2-core machine (cebra 0.6.1, torch
+2.13.0 CPU, 1 thread), it/s, neurodecode vs cebra. Time-contrastive rows:
+``--speed-iterations 2000 --repeats 1`` (the issue's 2,000 iterations);
+time_delta rows: ``--speed-iterations 300`` (cebra needs ~10 min for 2,000);
+both include the one-off ~1.3 s ``torch._dynamo`` import that creating a torch
+optimizer costs either library, which lowers short-run ratios:
 
-==============================  ==========  =====  ======  ===============
-case (sim100 unless named)      neurodecode cebra  ratio   /batch ratio
-==============================  ==========  =====  ======  ===============
-time, offset 1                  41.2        22.4   1.91x   2.66x
-time, offset 10                 42.7        24.4   1.75x   2.35x
-time_delta, position            32.5        2.5    12.8x   15.7x
-time_delta, pos+dir (3-D)       38.1        2.9    13.3x   16.7x
-hpc time_delta, pos+dir (3-D)   32.7        11.5   2.84x   -
-==============================  ==========  =====  ======  ===============
+==============================  ==========  =====  ======
+case (sim100 unless named)      neurodecode cebra  ratio
+==============================  ==========  =====  ======
+time, offset 1                  86.7        35.1   2.47x
+time, offset 10                 71.3        35.0   2.04x
+time_delta, position            58.5        3.23   17.9x
+time_delta, pos+dir (3-D)       48.2        3.23   14.9x
+==============================  ==========  =====  ======
+
+Earlier the same day, with the machine loaded by other jobs (CPU-time ratios,
+150 iterations): time offset 1 1.91x (``negatives="batch"`` 2.66x), offset 10
+1.75x (2.35x), time_delta 12.8x / 13.3x, and the real hippocampus recording,
+time_delta with position + direction, 2,000 iterations: 32.7 vs 11.5 it/s =
+2.84x.
 
 Peak RSS 470-510 MB vs 556-865 MB (cebra's time_delta holds a T x batch
 distance matrix). Held-out median error on the hippocampus recording
@@ -57,8 +64,8 @@ same 3 x 512 windows through the same encoder each step; cebra's
 ``torch.nn.Conv1d`` (oneDNN) is already efficient, so neurodecode's fused pass
 (one autograd node, one GEMM per tap on time-major activations, a sparse first
 layer for spike counts) saves overhead and memory traffic but not arithmetic:
-time-contrastive stays below 2x (1.75-1.9x) unless the references double as
-negatives. Behaviour-contrastive gains come from the label search (cebra
+time-contrastive gains are 2.0-2.5x, not more (2.3-2.7x when the references
+double as negatives). Behaviour-contrastive gains come from the label search (cebra
 computes a T x batch distance matrix per step), so they shrink on short
 recordings: on the 8,000-bin hippocampus training split cebra's search is cheap
 and the ratio is 2.8x, not the >10x of the 38,400-bin simulation. No measured
