@@ -187,6 +187,13 @@ def test_discrete_and_mixed_labels_train(circle):
                                                               y_discrete=classes)
     assert mixed.conditional_ == "time_delta" and mixed.has_discrete_
     assert np.isfinite(mixed.score(X, latent.values[:, 1], y_discrete=classes))
+    balanced = ContrastiveEmbedding("offset5-model", negatives="class",
+                                    **TINY).fit(X, y_discrete=classes)
+    again = ContrastiveEmbedding("offset5-model", negatives="class",
+                                 **TINY).fit(X, y_discrete=classes)
+    np.testing.assert_array_equal(balanced.transform(X), again.transform(X))
+    with pytest.raises(ValueError, match="`negatives`='class'.*`y_discrete`"):
+        ContrastiveEmbedding("offset5-model", negatives="class", **TINY).fit(X)
 
 
 def test_check_estimator_tiny_config():

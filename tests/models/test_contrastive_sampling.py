@@ -89,6 +89,30 @@ def test_class_pool_draws_within_class_uniformly():
     assert np.all(np.abs(np.bincount(got - 10, minlength=6)[[1, 2, 4]] - 2000) < 200)
 
 
+def test_class_balanced_references_and_negatives():
+    """negatives='class': references and negatives uniform over the classes present in
+    the range (then within the class), however imbalanced the classes are in time."""
+    classes = np.where(np.arange(1000) < 900, 0, 2)  # 90 % class 0, 10 % class 2, no 1
+    s = PairSampler(1000, 10, 990, "discrete", discrete=classes, balance_classes=True,
+                    device=CPU)
+    b = s.sample(8000, gen(), n_negatives=8000)
+    for part in ("reference", "negative", "positive"):
+        idx = b[part].numpy()
+        assert idx.min() >= 10 and idx.max() < 990, part
+        share = np.mean(classes[idx] == 2)
+        assert abs(share - 0.5) < 0.03, (part, share)
+    assert np.all(classes[b["positive"].numpy()] == classes[b["reference"].numpy()])
+    # within a class, bins are uniform: class 0's 890 bins in range all appear
+    ref0 = b["reference"].numpy()[classes[b["reference"].numpy()] == 0]
+    assert len(np.unique(ref0)) > 850
+    # time positives still fit: references stop time_offset before the end
+    h = PairSampler(1000, 10, 990, "time", discrete=classes, balance_classes=True,
+                    time_offset=5, device=CPU).sample(4000, gen())
+    assert h["reference"].max() < 985 and bool((h["positive"] == h["reference"] + 5).all())
+    with pytest.raises(ValueError, match="discrete labels"):
+        PairSampler(1000, 10, 990, "time", balance_classes=True, device=CPU)
+
+
 def test_empirical_deltas_are_label_changes():
     y = torch.as_tensor(np.arange(50.0) ** 2)[:, None]
     d = empirical_deltas(y, 0, 50, 2, 200, gen()).numpy().ravel()

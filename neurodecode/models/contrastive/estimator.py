@@ -63,11 +63,14 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     causal : bool
         Windows use only the present and past bins (for closed-loop use and to
         rule out leakage from the future); otherwise windows are centred.
-    negatives : {"uniform", "batch"}
+    negatives : {"uniform", "batch", "class"}
         ``"uniform"``: a separate uniform draw of ``batch_size`` negatives per
         step (as CEBRA). ``"batch"``: every reference is contrasted with the
         other references, which are uniform draws as well; same expected loss,
-        a third fewer windows through the encoder per step.
+        a third fewer windows through the encoder per step. ``"class"``:
+        references and negatives drawn uniformly over the discrete classes of
+        ``y_discrete`` (then uniformly within the class), so rare classes weigh
+        as much as common ones (CEBRA's ``prior="uniform"``).
     batch_size : int
         References (and negatives) per step and per session.
     learning_rate : float
@@ -189,8 +192,9 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 raise ValueError(f"`{name}` must be a positive integer; got {value!r}.")
         if self.model_architecture == "offset1-model" and self.num_hidden_units < 2:
             raise ValueError("`num_hidden_units` must be at least 2 for 'offset1-model'.")
-        if self.negatives not in ("uniform", "batch"):
-            raise ValueError(f"`negatives` must be 'uniform' or 'batch'; got {self.negatives!r}.")
+        if self.negatives not in ("uniform", "batch", "class"):
+            raise ValueError("`negatives` must be 'uniform', 'batch' or 'class'; "
+                             f"got {self.negatives!r}.")
         if not 0 <= self.validation_fraction < 1:
             raise ValueError("`validation_fraction` must be in [0, 1); "
                              f"got {self.validation_fraction!r}.")
@@ -404,8 +408,12 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         for (values, _, yc, yd), n_val in zip(recs, n_vals, strict=True):
             n = len(values)
             n_val = n_val if validate else 0
+            if self.negatives == "class" and yd is None:
+                raise ValueError("`negatives`='class' draws references and negatives per "
+                                 "discrete class; pass class labels as `y_discrete`.")
             kwargs = dict(continuous=yc, discrete=yd, time_offset=self.time_offsets,
-                          delta=self.delta, hybrid=self.hybrid, device=device)
+                          delta=self.delta, hybrid=self.hybrid,
+                          balance_classes=self.negatives == "class", device=device)
             train = PairSampler(n, left, n - n_val - right, cond, **kwargs)
             val = PairSampler(n, n - n_val + left, n - right, cond, **kwargs) if n_val else None
             sessions.append(SessionData(torch.as_tensor(values, device=device), train, val))
@@ -613,7 +621,8 @@ class ContrastiveEmbedding(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             raise ValueError(f"`X` has {n} sample(s) (time bins); scoring needs at least {need}.")
         sampler = PairSampler(n, left, n - right, cond, continuous=yc, discrete=yd,
                               time_offset=self.time_offsets, delta=self.delta,
-                              hybrid=self.hybrid, device=device)
+                              hybrid=self.hybrid, device=device,
+                              balance_classes=self.negatives == "class" and yd is not None)
         data = SessionData(torch.as_tensor(values, device=device), sampler)
         generator = torch.Generator(device=device).manual_seed(0)
         losses = []

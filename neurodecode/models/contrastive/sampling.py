@@ -220,6 +220,19 @@ class ClassPool:
         return self.indices[self.starts[classes] + offset]
 
 
+class _BalancedDraw:
+    """A class uniformly among those present, then a bin of that class uniformly."""
+
+    def __init__(self, classes: np.ndarray, indices: np.ndarray, device):
+        self.pool = ClassPool(classes, indices, device)
+        self.present = torch.as_tensor(np.unique(classes), device=device)
+
+    def draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        pick = torch.randint(0, len(self.present), (n,), generator=generator,
+                             device=self.present.device)
+        return self.pool.draw(self.present[pick], generator)
+
+
 def empirical_deltas(labels: torch.Tensor, lo: int, hi: int, time_offset: int, n: int,
                      generator: torch.Generator) -> torch.Tensor:
     """``n`` label changes over ``time_offset`` bins at uniform bins of ``[lo, hi)``.
@@ -257,6 +270,11 @@ class PairSampler:
         Standard deviation of the ``"delta"`` label jitter.
     hybrid : bool
         Also draw a time positive for every reference (behaviour + time loss).
+    balance_classes : bool
+        Draw references and negatives uniformly over the discrete classes present
+        (then uniformly within the class) instead of uniformly over time, so rare
+        classes weigh as much as common ones (CEBRA's ``prior="uniform"``).
+        Needs ``discrete``.
     device : torch.device
 
     Examples
@@ -270,7 +288,7 @@ class PairSampler:
 
     def __init__(self, n_samples: int, lo: int, hi: int, conditional: str, *,
                  continuous=None, discrete=None, time_offset: int = 1, delta: float = 0.1,
-                 hybrid: bool = False, device=None):
+                 hybrid: bool = False, balance_classes: bool = False, device=None):
         if conditional not in CONDITIONALS:
             raise ValueError(f"`conditional` must be one of {CONDITIONALS}; got {conditional!r}.")
         device = torch.device("cpu") if device is None else device
@@ -310,6 +328,14 @@ class PairSampler:
             if self.classes is None:
                 raise ValueError("`conditional`='discrete' needs discrete labels.")
             self.pool = ClassPool(self.classes[self.lo:self.hi].cpu().numpy(), pool, device)
+        self.balanced = None
+        if balance_classes:
+            if self.classes is None:
+                raise ValueError("class-balanced references and negatives need discrete labels.")
+            ref_hi = self.hi - self.time_offset if needs_time else self.hi
+            self.balanced = {name: _BalancedDraw(self.classes[self.lo:hi].cpu().numpy(),
+                                                 np.arange(self.lo, hi), device)
+                             for name, hi in (("reference", ref_hi), ("negative", self.hi))}
 
     def _randint(self, n, generator, hi=None):
         return torch.randint(self.lo, self.hi if hi is None else hi, (n,), generator=generator,
@@ -347,8 +373,11 @@ class PairSampler:
         """
         n_neg = batch_size if n_negatives is None else n_negatives
         needs_time = self.conditional == "time" or self.hybrid
-        ref = self._randint(batch_size, generator,
-                            hi=self.hi - self.time_offset if needs_time else None)
+        if self.balanced is not None:
+            ref = self.balanced["reference"].draw(batch_size, generator)
+        else:
+            ref = self._randint(batch_size, generator,
+                                hi=self.hi - self.time_offset if needs_time else None)
         batch = {"reference": ref}
         if self.conditional == "time":
             batch["positive"] = ref + self.time_offset
@@ -359,5 +388,6 @@ class PairSampler:
             batch["positive"] = self.nearest(self.targets(ref, generator), generator, classes)
         if self.hybrid:
             batch["time_positive"] = ref + self.time_offset
-        batch["negative"] = self._randint(n_neg, generator)
+        batch["negative"] = (self._randint(n_neg, generator) if self.balanced is None
+                             else self.balanced["negative"].draw(n_neg, generator))
         return batch
