@@ -69,12 +69,13 @@ def oracle_neuron_ari(X, truth, prior_var: float = 0.25, n_draws: int = 2000):
             expected_ari)
 
 
-def recovery(seeds, n_iter, chains, jobs, max_states, loading_sd=0.5):
+def recovery(seeds, n_iter, chains, jobs, max_states, loading_sd=0.5, split_merge=0):
     rows = []
     for seed in seeds:
         X, truth = make_biclustering_data(random_state=seed, loading_sd=loading_sd)
         model = BayesianBiclustering(n_iter=n_iter, n_chains=chains, n_jobs=jobs,
-                                     max_states=max_states, random_state=seed, verbose=False)
+                                     max_states=max_states, split_merge=split_merge,
+                                     random_state=seed, verbose=False)
         t0 = time.perf_counter()
         model.fit(X)
         wall = time.perf_counter() - t0
@@ -168,6 +169,8 @@ def main(argv=None):
                         help="also time the estimator (--chains on --jobs processes) for this "
                         "many iterations (0: skip)")
     parser.add_argument("--recovery-only", action="store_true")
+    parser.add_argument("--split-merge", type=int, default=0,
+                        help="split-merge proposals per iteration in the recovery runs")
     args = parser.parse_args(argv)
     if not args.recovery_only:
         sizes = [tuple(int(v) for v in s.split("x")) for s in args.timing_sizes.split(",")]
@@ -177,10 +180,11 @@ def main(argv=None):
     if args.timing_only:
         return
     rows = recovery(args.seeds, args.n_iter, args.chains, args.jobs, args.max_states,
-                    args.loading_sd)
+                    args.loading_sd, args.split_merge)
     med = {k: float(np.median([r[k] for r in rows])) for k in rows[0] if k != "seed"}
     k3 = np.mean([r["mode_k"] == 3 for r in rows])
-    print(f"SUMMARY loading_sd={args.loading_sd} seeds={len(rows)} n_iter={args.n_iter} "
+    print(f"SUMMARY loading_sd={args.loading_sd} split_merge={args.split_merge} "
+          f"seeds={len(rows)} n_iter={args.n_iter} "
           f"chains={args.chains} "
           f"median_neuron_ari={med['neuron_ari']:.3f} (target 0.95; oracle "
           f"{med['oracle_neuron_ari']:.3f}, oracle expected misassigned neurons "
