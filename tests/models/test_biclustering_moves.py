@@ -18,15 +18,22 @@ def _z(after, before):
     return abs(after.mean() - before.mean()) / se
 
 
-def test_dispersion_baseline_move_keeps_posterior():
-    rng = np.random.default_rng(0)
-    n, T = 20000, 6
-    shape, rate, m0, v0 = 3.0, 0.5, -1.0, 0.5
-    r = rng.gamma(shape, 1.0 / rate, n)
-    delta = m0 + np.sqrt(v0) * rng.standard_normal(n)
-    offset = 0.4 * rng.standard_normal((n, T))
-    psi = delta[:, None] + offset
+SHAPE, RATE, M0, V0 = 3.0, 0.5, -1.0, 0.5
+
+
+def _nb_joint_draws(seed, n=20000, T=6):
+    """``n`` independent draws of (r, δ) from their priors and NB counts given them."""
+    rng = np.random.default_rng(seed)
+    r = rng.gamma(SHAPE, 1.0 / RATE, n)
+    delta = M0 + np.sqrt(V0) * rng.standard_normal(n)
+    psi = delta[:, None] + 0.4 * rng.standard_normal((n, T))
     y = rng.poisson(rng.gamma(r[:, None], np.exp(psi))).astype(float)
+    return rng, y, psi, delta, r
+
+
+def test_dispersion_baseline_move_keeps_posterior():
+    rng, y, psi, delta, r = _nb_joint_draws(0)
+    shape, rate, m0, v0 = SHAPE, RATE, M0, V0
     d2, r2, acc = dispersion_baseline_move(y, psi, delta, r, shape, rate, m0, v0, rng, step=0.5,
                                            n_steps=5)
     assert 0.2 < acc.mean() / 5 < 0.95  # it moves
@@ -40,13 +47,8 @@ def test_dispersion_baseline_move_keeps_posterior():
 
 def test_dispersion_baseline_move_wrong_jacobian_would_fail():
     """Power check: the same comparison detects a kernel that drops the Jacobian."""
-    rng = np.random.default_rng(1)
-    n, T = 20000, 6
-    shape, rate, m0, v0 = 3.0, 0.5, -1.0, 0.5
-    r = rng.gamma(shape, 1.0 / rate, n)
-    delta = m0 + np.sqrt(v0) * rng.standard_normal(n)
-    psi = delta[:, None] + 0.4 * rng.standard_normal((n, T))
-    y = rng.poisson(rng.gamma(r[:, None], np.exp(psi))).astype(float)
+    rng, y, psi, delta, r = _nb_joint_draws(1)
+    shape, rate, m0, v0 = SHAPE, RATE, M0, V0
     # target with an extra factor 1/r is what omitting the Jacobian e^u samples
     d2, r2, _ = dispersion_baseline_move(y, psi, delta, r, shape - 1.0, rate, m0, v0, rng,
                                          step=0.5, n_steps=20)

@@ -100,6 +100,17 @@ def sample_banded_gaussian(ab: np.ndarray, h: np.ndarray, rng: np.random.Generat
     return (x[:, 0] if size is None else x.T), mean
 
 
+def _transition_terms(A, b, Q):
+    """Per-(cluster, state) pieces of the transition log-density's quadratic form.
+
+    ``J = Q⁻¹``, ``JA``, ``AᵀJA``, ``Jb``, ``AᵀJb``, each shaped like ``A``/``b``.
+    """
+    J = np.linalg.inv(Q)
+    JA = J @ A
+    Jb = np.einsum("ksab,ksb->ksa", J, b)
+    return J, JA, np.swapaxes(A, -1, -2) @ JA, Jb, np.einsum("ksba,ksb->ksa", A, Jb)
+
+
 def dynamics_precision(states, A, b, Q, prior_precision):
     """Block-tridiagonal precision and information of switching linear dynamics.
 
@@ -120,11 +131,7 @@ def dynamics_precision(states, A, b, Q, prior_precision):
     """
     K, _, d, _ = A.shape
     T = len(states)
-    J = np.linalg.inv(Q)
-    JA = J @ A
-    AtJA = np.swapaxes(A, -1, -2) @ JA
-    Jb = np.einsum("ksab,ksb->ksa", J, b)
-    AtJb = np.einsum("ksba,ksb->ksa", A, Jb)
+    J, JA, AtJA, Jb, AtJb = _transition_terms(A, b, Q)
     s = np.asarray(states[1:])
     diag = np.zeros((K, T, d, d))
     h = np.zeros((K, T, d))
@@ -186,11 +193,7 @@ def stacked_band(states, A, b, Q, prior_precision, obs_precision=None, obs_info=
     K, S, d, _ = A.shape
     s = np.asarray(states)
     T = len(s)
-    J = np.linalg.inv(Q)
-    JA = J @ A
-    AtJA = np.swapaxes(A, -1, -2) @ JA
-    Jb = np.einsum("ksab,ksb->ksa", J, b)
-    AtJb = np.einsum("ksba,ksb->ksa", A, Jb)
+    J, JA, AtJA, Jb, AtJb = _transition_terms(A, b, Q)
     # "incoming" terms by the state of the step into t (sentinel S: the x_0 prior) and
     # "outgoing" terms by the state of the step out of t (sentinel S: none)
     j_in = np.concatenate([J, np.broadcast_to(prior_precision, (K, 1, d, d))], axis=1)
