@@ -72,7 +72,8 @@ def bench_icann(args):
                                    sparsity=args.icann_sparsity, smoothness=0.0,
                                    l2=args.icann_l2, nonnegative=args.icann_nonnegative,
                                    tolerance=0, min_distance=1,
-                                   threshold=0.0, validation_fraction=0.0, random_state=seed)
+                                   threshold=0.0, validation_fraction=0.0, random_state=seed,
+                                   device=args.device)
         det.fit(X[tr], y[tr])
         fit_s = time.perf_counter() - t0
         p_A = data.params["p_A"]
@@ -421,6 +422,7 @@ def main(argv=None):
     parser.add_argument("--icann-nonnegative", action=argparse.BooleanOptionalAction,
                         default=False)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="torch device of the learned ICANN fit")
     parser.add_argument("--data", default=None, help="hippocampus NWB file")
     parser.add_argument("--bin-size", type=float, default=0.01)
     parser.add_argument("--speed", type=float, default=20.0, help="running threshold, px/s")

@@ -18,8 +18,11 @@ __all__ = ["SpikingMotifDetector", "motif_spike_values", "motif_label_values"]
 _PARAMETRIZATIONS = ("dense", "sparse", "rate")
 
 
-def motif_spike_values(X, name: str = "X") -> tuple[np.ndarray, bool]:
+def motif_spike_values(X, name: str = "X", compact: bool = False) -> tuple[np.ndarray, bool]:
     """Spike counts as an int64 array (n_trials, n_time, n_units) and whether X had trials.
+
+    With ``compact``, byte-sized counts (uint8 or bool input) stay one byte
+    each instead of eight (for fits that only read them, on long recordings).
 
     Raises :class:`SpikeTensorError` for anything that is not non-negative
     integer spike counts (rates, negative values, NaN), or has no units.
@@ -50,12 +53,18 @@ def motif_spike_values(X, name: str = "X") -> tuple[np.ndarray, bool]:
         raise SpikeTensorError(f"`{name}` contains negative values ({values.min()!r}); spike "
                                "counts must be >= 0.")
     has_trials = values.ndim == 3
-    values = values.astype(np.int64)
+    small = compact and values.dtype in (np.uint8, np.bool_)
+    values = values.astype(np.uint8 if small else np.int64, copy=False)
     return (values if has_trials else values[None]), has_trials
 
 
 def motif_label_values(y, X, n_time: int, n_trials: int, name: str = "y") -> np.ndarray:
-    """Onset labels as float32 (n_trials, n_time, n_motifs), checked against ``X``."""
+    """Onset labels as uint8 (n_trials, n_time, n_motifs), checked against ``X``.
+
+    Bytes, not floats: with hundreds of motifs the labels are the largest
+    array of a fit (233 motifs × 10⁶ bins is 233 MB as bytes, 4× more as
+    float32); the torch code converts the rows it uses.
+    """
     if isinstance(y, xr.DataArray):
         expected = ("time", "motif") if n_trials == 1 and (
             not isinstance(X, xr.DataArray) or "trial" not in X.dims) else ("trial", "time",
@@ -80,12 +89,13 @@ def motif_label_values(y, X, n_time: int, n_trials: int, name: str = "y") -> np.
             + ": one label per bin of X.")
     if values.shape[2] == 0:
         raise SpikeTensorError(f"`{name}` has no motifs (its 'motif' axis is empty).")
-    if values.dtype.kind not in "biuf" or not np.all(np.isin(values, (0, 1))):
+    if values.dtype.kind not in "biuf" or not (
+            values.dtype == np.bool_ or ((values == 0) | (values == 1)).all()):
         raise SpikeTensorError(f"`{name}` must be binary onset labels (0/1 per bin and motif).")
     if not values.any():
         raise SpikeTensorError(f"`{name}` contains no onset; supervised fitting needs at least "
                                "one labelled occurrence (or call fit(X) for discovery).")
-    return values.astype(np.float32)
+    return values.astype(np.uint8, copy=False)
 
 
 class SpikingMotifDetector(BaseEstimator):
@@ -327,7 +337,9 @@ class SpikingMotifDetector(BaseEstimator):
         from neurodecode.utils.torch import resolve_device, seed_torch
 
         self._check_params()
-        values, _ = motif_spike_values(X)
+        reads_only = (y is not None and self.objective == "generative"
+                      and self.parametrization == "dense")
+        values, _ = motif_spike_values(X, compact=reads_only)
         n_trials, n_time, n_units = values.shape
         self._check_window(n_time)
         rng = seed_torch(self.random_state)
@@ -707,7 +719,7 @@ class SpikingMotifDetector(BaseEstimator):
             values = X
         else:
             values, _ = self._prepare(X)
-        labels = y if (isinstance(y, np.ndarray) and y.ndim == 3 and y.dtype == np.float32) \
+        labels = y if (isinstance(y, np.ndarray) and y.ndim == 3 and y.dtype == np.uint8) \
             else motif_label_values(y, X, values.shape[1], values.shape[0])
         logits = self._logits(values)
         peaks = local_maxima(logits, -np.inf, self._min_distance())
