@@ -60,11 +60,14 @@ def bench_icann(args):
           "bin); recall_tol0/1: per motif, top-k local maxima, ±0/1 bin")
     results: dict[str, list] = {}
     for seed in args.seeds:
+        t_gen = time.perf_counter()
         data = make_icann_motifs(n_units=args.n_units, n_motifs=args.n_motifs,
                                  n_delays=args.n_delays, n_time=args.n_time,
                                  n_trials=args.icann_train + args.icann_test, random_state=seed)
         tr, te = slice(0, args.icann_train), slice(args.icann_train, None)
         X, y = data.spikes, data.labels
+        print(f"    seed {seed}: {args.icann_train + args.icann_test} rasters simulated in "
+              f"{time.perf_counter() - t_gen:.0f} s", flush=True)
         t0 = time.perf_counter()
         # the threshold plays no part in oracle-threshold recall: skip its calibration
         det = SpikingMotifDetector(n_delays=args.n_delays, objective=args.icann_objective,
