@@ -108,6 +108,44 @@ def bench_icann(args):
         _summary(name, rows)
 
 
+def bench_calibration(args):
+    """Threshold calibration (max event F1 over quantile candidates, per motif): the vectorised
+    ``f1_thresholds`` against the loop it replaced (re-matching per motif, candidate and
+    trial), in this process, on the same ICANN-regime scores (true-kernel detector); checks
+    that the thresholds are identical."""
+    from neurodecode.datasets.motifs import make_icann_motifs
+    from neurodecode.metrics.events import local_maxima
+    from neurodecode.models.motifs import SpikingMotifDetector
+    from neurodecode.models.motifs.baselines import icann_oracle_kernels
+    from neurodecode.models.motifs.calibration import _f1_thresholds_loop, f1_thresholds
+
+    print(f"Threshold calibration: ICANN regime N={args.n_units} M={args.n_motifs} "
+          f"D={args.n_delays} T={args.n_time}, {args.calib_trials} rasters, 200 candidates, "
+          f"tolerance 0 and 2 (min distance 1 and 4); seeds {args.seeds}")
+    for seed in args.seeds:
+        data = make_icann_motifs(n_units=args.n_units, n_motifs=args.n_motifs,
+                                 n_delays=args.n_delays, n_time=args.n_time,
+                                 n_trials=args.calib_trials, random_state=seed)
+        k, b = icann_oracle_kernels(data.kernels, data.params["p_A"])
+        logits = SpikingMotifDetector.from_kernels(k, b).decision_function(data.spikes).values
+        labels = data.labels.values.astype(np.uint8)
+        for tol, md in ((0, 1), (2, 4)):
+            peaks = local_maxima(logits, -np.inf, md)
+            times = {}
+            for name, fn in (("vectorised", f1_thresholds), ("loop", _f1_thresholds_loop)):
+                runs = []
+                for _ in range(3 if name == "vectorised" else 1):
+                    t0 = time.perf_counter()
+                    th = fn(logits, peaks, labels, tol, 200)
+                    runs.append(time.perf_counter() - t0)
+                times[name] = (float(np.median(runs)), th)
+            same = np.array_equal(times["vectorised"][1], times["loop"][1])
+            print(f"    seed {seed}, tolerance {tol}: loop {times['loop'][0]:.2f} s, vectorised "
+                  f"{times['vectorised'][0]:.3f} s (median of 3): "
+                  f"{times['loop'][0] / times['vectorised'][0]:.0f}x; identical thresholds: "
+                  f"{same}", flush=True)
+
+
 def _recording_data(args, seed, jitter):
     from neurodecode.datasets.motifs import make_recording_motifs
 
@@ -392,7 +430,8 @@ def xr_mask(X, keep):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--regime", nargs="+", default=["icann", "recording", "jitter4"],
-                        choices=["icann", "recording", "jitter4", "discovery", "hippocampus"])
+                        choices=["icann", "recording", "jitter4", "discovery", "hippocampus",
+                                 "calibration"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--train", type=float, default=240.0, help="training seconds")
     parser.add_argument("--test", type=float, default=60.0, help="test seconds")
@@ -424,6 +463,8 @@ def main(argv=None):
     parser.add_argument("--icann-l2", type=float, default=1e-3)
     parser.add_argument("--icann-nonnegative", action=argparse.BooleanOptionalAction,
                         default=False)
+    parser.add_argument("--calib-trials", type=int, default=30,
+                        help="calibration regime: rasters (the loop it is timed against is slow)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="torch device of the learned ICANN fit")
     parser.add_argument("--data", default=None, help="hippocampus NWB file")
@@ -447,6 +488,8 @@ def main(argv=None):
             bench_recording(args, 0.004)
         elif regime == "hippocampus":
             bench_hippocampus(args)
+        elif regime == "calibration":
+            bench_calibration(args)
         else:
             bench_discovery(args)
         print(f"  [{regime}: {time.perf_counter() - t0:.0f} s]", flush=True)

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator
 
 from neurodecode.data.tensor import validate_spike_tensor
 from neurodecode.errors import SpikeTensorError
-from neurodecode.metrics.events import event_f1, local_maxima, match_events
+from neurodecode.metrics.events import event_f1, local_maxima
 
 __all__ = ["SpikingMotifDetector", "motif_spike_values", "motif_label_values"]
 
@@ -713,8 +713,12 @@ class SpikingMotifDetector(BaseEstimator):
         """Set ``threshold_`` per motif to maximise event F1 on ``(X, y)``; returns self.
 
         Used on the training data by ``fit(threshold="auto")``; call it on a
-        calibration set for a pruned or oracle detector.
+        calibration set for a pruned or oracle detector. All motifs and
+        ``n_candidates`` thresholds are scored at once
+        (:func:`~neurodecode.models.motifs.calibration.f1_thresholds`).
         """
+        from neurodecode.models.motifs.calibration import f1_thresholds
+
         if isinstance(X, np.ndarray) and X.ndim == 3 and X.dtype == np.int64:
             values = X
         else:
@@ -723,25 +727,7 @@ class SpikingMotifDetector(BaseEstimator):
             else motif_label_values(y, X, values.shape[1], values.shape[0])
         logits = self._logits(values)
         peaks = local_maxima(logits, -np.inf, self._min_distance())
-        thresholds = np.zeros(logits.shape[2])
-        for m in range(logits.shape[2]):
-            vals = logits[..., m][peaks[..., m]]
-            n_true = int(labels[..., m].sum())
-            top = np.sort(vals)[::-1][:max(4 * n_true, 10)]
-            cands = np.unique(np.quantile(top, np.linspace(0, 1, n_candidates)))
-            best = (-1.0, cands[-1] if len(cands) else 0.0)
-            for th in cands:
-                tp = n_pred = 0
-                for r in range(logits.shape[0]):
-                    p = np.flatnonzero(peaks[r, :, m] & (logits[r, :, m] >= th))
-                    tr = np.flatnonzero(labels[r, :, m])
-                    tp += len(match_events(tr, p, self.tolerance)[0])
-                    n_pred += len(p)
-                f1 = 2 * tp / max(n_true + n_pred, 1)
-                if f1 > best[0]:
-                    best = (f1, th)
-            thresholds[m] = best[1]
-        self.threshold_ = thresholds
+        self.threshold_ = f1_thresholds(logits, peaks, labels, self.tolerance, n_candidates)
         return self
 
     # ------------------------------------------------------------------ pruning
