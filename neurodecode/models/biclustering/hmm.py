@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["emission_loglik", "forward_filter", "ffbs", "transition_counts",
+__all__ = ["emission_loglik", "forward_filter", "posterior_marginals", "ffbs",
+           "transition_counts",
            "sample_crt", "sample_dirichlet", "sample_beta", "sample_transitions"]
 
 
@@ -73,6 +74,36 @@ def forward_filter(loglik, log_trans):
         alpha[t] = a / norm
         log_marginal += np.log(norm) + shift[t, 0]
     return alpha, float(log_marginal)
+
+
+def posterior_marginals(loglik, log_trans) -> np.ndarray:
+    """Smoothed state marginals ``p(ξ_t = s | all emissions)`` by forward-backward, (T, S).
+
+    Parameters
+    ----------
+    loglik : ndarray, shape (T, S)
+    log_trans : ndarray, shape (S, S)
+        As in :func:`forward_filter` (uniform initial distribution).
+
+    Examples
+    --------
+    >>> ll = np.log([[0.5, 0.5], [0.9, 0.1], [0.1, 0.9]])
+    >>> np.round(posterior_marginals(ll, np.log([[0.9, 0.1], [0.1, 0.9]])).sum(1), 6)
+    array([1., 1., 1.])
+    """
+    alpha, _ = forward_filter(loglik, log_trans)
+    T, S = alpha.shape
+    trans = np.exp(log_trans)
+    lik = np.exp(loglik - loglik.max(axis=1, keepdims=True))
+    post = np.empty((T, S))
+    post[-1] = alpha[-1]
+    beta = np.ones(S)
+    for t in range(T - 2, -1, -1):
+        beta = trans @ (lik[t + 1] * beta)
+        beta /= beta.sum()
+        p = alpha[t] * beta
+        post[t] = p / p.sum()
+    return post
 
 
 def ffbs(loglik, log_trans, rng: np.random.Generator) -> np.ndarray:

@@ -7,7 +7,9 @@ Order of one iteration (every step leaves the posterior invariant):
 2. ``r`` by CRT augmentation (Pólya-Gamma variables marginalised), then a
    mean-preserving ``(r, δ)`` Metropolis move (:mod:`.moves`);
 3. ``ω ~ PG(y + r, ψ)``;
-4. all latent trajectories jointly (banded Cholesky);
+4. ``state_moves`` collapsed Metropolis–Hastings proposals on the states ``ξ`` with the
+   latents integrated out (:mod:`.collapsed`), then all latent trajectories jointly given
+   ``ξ`` (banded Cholesky): together a blocked update of ``(ξ, X)``;
 5. ``(δ, c)`` for all neurons, then the exact shift between each cluster's intercept
    trajectory and its members' baselines (:mod:`.moves`);
 6. states ``ξ`` by FFBS; 7. ``β`` then ``π``; 8. ``(A, b, Q)`` by MNIW.
@@ -23,6 +25,7 @@ import dataclasses
 
 import numpy as np
 
+from .collapsed import collapsed_state_moves
 from .dispersion import nb_loglik, sample_dispersion
 from .hmm import emission_loglik, ffbs, sample_beta, sample_transitions, transition_counts
 from .labels import DynamicsPrior, geometric_log_pk, mfm_log_coefficients, sweep_labels
@@ -60,6 +63,8 @@ class SamplerConfig:
     fixed_dispersion: float | None = None
     noise_scale: float = 0.01
     split_merge_proposals: int = 0
+    state_moves: int = 0
+    state_move_floor: float = 0.01
 
     @property
     def d(self) -> int:
@@ -139,8 +144,9 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
     y : ndarray, shape (N, T)
         Counts, neurons by time.
     update_labels, update_states : bool
-        Skip the neuron-label sweep or the FFBS state draw (used only while building a
-        chain's start; every other block still targets the posterior given them).
+        Skip the neuron-label sweep or the state draws (collapsed moves and FFBS; used
+        only while building a chain's start; every other block still targets the
+        posterior given them).
     """
     s = state.copy()
     prior = cfg.dynamics_prior()
@@ -165,6 +171,10 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
     kappa = nb_kappa(y, s.r[:, None])
     prec, info = observation_terms(omega, kappa, s.labels, s.delta, s.loadings, s.x.shape[0],
                                    cfg.intercept)
+    if update_states and cfg.state_moves > 0:
+        s.states, _ = collapsed_state_moves(
+            s.states, s.A, s.b, s.Q, prior.x0_precision, prec, info, _safe_log(s.trans),
+            s.beta + cfg.state_move_floor, cfg.state_moves, rng)
     s.x = sample_latents(s.states, s.A, s.b, s.Q, prior.x0_precision, prec, info, rng)
     mean, var = cfg.loading_prior()
     s.delta, s.loadings = sample_loadings(s.x, s.labels, omega, kappa, cfg.intercept, mean, var,
