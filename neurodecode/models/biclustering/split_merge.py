@@ -50,7 +50,9 @@ from .latents import stacked_band
 from .loadings import laplace_loadings_batch, split_latents
 from .mniw import mniw_posterior, regression_stats, sample_mniw
 
-__all__ = ["split_merge_move", "trajectory_proposal", "trajectory_log_marginal",
+__all__ = ["split_merge_move", "split_merge_move_pg", "trajectory_proposal",
+           "trajectory_log_marginal", "pg_trajectory_log_marginal", "pg_loading_gaussian",
+           "mniw_logpdf",
            "banded_gaussian_logpdf", "allocation_log_prob"]
 
 #: allocation sharpness ``τ`` (similarities are fractions of variance, within-cluster
@@ -60,6 +62,13 @@ ALLOCATION_SHARPNESS = 20.0
 PROPOSAL_PERSISTENCE = 0.98
 #: refinements (loadings fit, then trajectory mean) of the proposal's expansion point
 PROPOSAL_REFINEMENTS = 3
+
+#: weight of the fitted trajectory's regression statistics in the MNIW proposal of a new
+#: cluster's dynamics (Pólya-Gamma move; measured on the paper's simulation: 1.0 puts the
+#: proposal far too tight, log p(θ') - log q(θ') about -600 for a true cluster, 0.1 about -50)
+DYNAMICS_TEMPER = 0.1
+#: bound on the proposal's expansion trajectory (latents are O(1) on the logit scale)
+X_HAT_CLIP = 10.0
 
 _SIMILARITY_CACHE: dict = {}
 
@@ -305,7 +314,9 @@ def trajectory_proposal(y, r, delta, d: int, intercept: bool, loading_var: float
         ab_t, h = stacked_band(states, A, b, Q, prior.x0_precision, obs_prec, obs_info)
         chol, mean = _band_factor(ab_t, h)
         if step < n_refine:
-            x_hat = mean.reshape(T, d)
+            # clipped so that fitted dynamics of extreme counts cannot run away (any
+            # deterministic rule keeps the move exact; this one keeps the MNIW fit finite)
+            x_hat = np.clip(mean.reshape(T, d), -X_HAT_CLIP, X_HAT_CLIP)
     return chol, mean
 
 
@@ -459,6 +470,279 @@ def split_merge_move(y, labels, x, A, b, Q, states, delta, loadings, r, log_v, g
                 stats["merge_accepted"] += 1
                 labels[move] = ki
                 loadings[move] = merged_c
+                x, A, b, Q = (np.delete(v, kj, axis=0) for v in (x, A, b, Q))
+                labels[labels > kj] -= 1
+    return labels, x, A, b, Q, loadings, stats
+
+
+# --------------------------------------------------------------------------- Pólya-Gamma move
+def _logdet_band(chol):
+    return 2.0 * np.log(chol[0]).sum()
+
+
+def mniw_logpdf(A, b, Q, M, V, Psi, nu):
+    """``log MNIW([A b], Q; M, V, Ψ, ν)``: ``Q ~ IW(Ψ, ν)``, ``[A b] | Q ~ MN(M, Q, V)``.
+
+    Batched over leading axes: ``A, Q, Psi`` (..., d, d), ``b`` (..., d), ``M`` (..., d, d+1),
+    ``V`` (..., d+1, d+1), ``nu`` (...).
+
+    Examples
+    --------
+    >>> d = 2
+    >>> val = mniw_logpdf(np.zeros((d, d)), np.zeros(d), np.eye(d), np.zeros((d, d + 1)),
+    ...                   np.eye(d + 1), np.eye(d), 5.0)
+    >>> bool(np.isfinite(val))
+    True
+    """
+    d = Q.shape[-1]
+    nu = np.asarray(nu, float)
+    W = np.concatenate([A, b[..., None]], axis=-1)
+    _, logdet_q = np.linalg.slogdet(Q)
+    _, logdet_psi = np.linalg.slogdet(Psi)
+    _, logdet_v = np.linalg.slogdet(V)
+    Q_inv = np.linalg.inv(Q)
+    log_iw = (0.5 * nu * logdet_psi - 0.5 * nu * d * np.log(2.0)
+              - np.vectorize(lambda v: multigammaln(0.5 * v, d))(nu)
+              - 0.5 * (nu + d + 1) * logdet_q - 0.5 * np.trace(Psi @ Q_inv, axis1=-2, axis2=-1))
+    diff = W - M
+    quad = np.trace(np.linalg.solve(V, np.swapaxes(diff, -1, -2)) @ Q_inv @ diff, axis1=-2,
+                    axis2=-1)
+    log_mn = (-0.5 * d * (d + 1) * np.log(2 * np.pi) - 0.5 * (d + 1) * logdet_q
+              - 0.5 * d * logdet_v - 0.5 * quad)
+    return log_iw + log_mn
+
+
+def pg_loading_gaussian(omega, kappa, delta, x, intercept: bool, loading_var: float):
+    """Exact Gaussian conditional of loadings given one cluster's latents and ``ω``.
+
+    With ``ψ_mt = δ_m + o_t + c_mᵀ f_t`` and the Pólya-Gamma likelihood
+    ``exp(κ ψ - ω ψ² / 2)``, ``c_m`` is Gaussian with precision
+    ``Σ_t ω_mt f_t f_tᵀ + I / σ²`` and information ``Σ_t f_t (κ_mt - ω_mt (δ_m + o_t))``.
+
+    Parameters
+    ----------
+    omega, kappa : ndarray, shape (B, T)
+    delta : ndarray, shape (B,)
+    x : ndarray, shape (T, d)
+
+    Returns
+    -------
+    mean : (B, p), prec : (B, p, p)
+    log_marginal : (B,)
+        ``log ∫ N(c; 0, σ² I) Π_t exp(κ_mt ψ_mt - ω_mt ψ_mt² / 2) dc`` (exact).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> mean, prec, lm = pg_loading_gaussian(rng.gamma(1, 1, (2, 9)), rng.normal(0, 1, (2, 9)),
+    ...                                      np.zeros(2), rng.normal(0, 1, (9, 3)), True, 1.0)
+    >>> mean.shape, prec.shape, lm.shape
+    ((2, 2), (2, 2, 2), (2,))
+    """
+    off, ft = split_latents(np.asarray(x, float), intercept)
+    p = ft.shape[-1]
+    base = delta[:, None] + off[None]
+    resid = kappa - omega * base
+    prec = np.einsum("bt,ta,tc->bac", omega, ft, ft) + np.eye(p) / loading_var
+    info = resid @ ft
+    mean = np.linalg.solve(prec, info[..., None])[..., 0]
+    _, logdet = np.linalg.slogdet(prec)
+    const = (kappa * base - 0.5 * omega * base**2).sum(1)
+    log_marg = (const + 0.5 * (info * mean).sum(1) - 0.5 * logdet
+                - 0.5 * p * np.log(loading_var))
+    return mean, prec, log_marg
+
+
+def pg_trajectory_log_marginal(omega, kappa, delta, loadings, states, A, b, Q, x0_precision,
+                               intercept: bool) -> float:
+    """``log ∫ p(x | A, b, Q, ξ) Π_{m,t} exp(κ_mt ψ_mt - ω_mt ψ_mt² / 2) dx`` for one cluster.
+
+    Exact (a Gaussian integral over the whole trajectory): with the prior precision
+    ``Λ₀``, information ``h₀`` and the posterior ones ``Λ``, ``h`` (banded),
+    ``½ log|Λ₀| - ½ h₀ᵀΛ₀⁻¹h₀ + Σ (κ δ - ω δ² / 2) + ½ hᵀΛ⁻¹h - ½ log|Λ|``.
+
+    Parameters
+    ----------
+    omega, kappa : ndarray, shape (B, T)
+    delta : (B,); loadings : (B, p)
+    states : (T,); A, Q : (S, d, d); b : (S, d); x0_precision : (d, d)
+    """
+    B = omega.shape[0]
+    g = np.concatenate([np.ones((B, 1)), loadings], axis=1) if intercept else loadings
+    obs_prec = np.einsum("bt,ba,bc->tac", omega, g, g)[None]
+    obs_info = ((kappa - omega * delta[:, None]).T @ g)[None]
+    ab0, h0 = stacked_band(states, A[None], b[None], Q[None], x0_precision)
+    ab1, h1 = stacked_band(states, A[None], b[None], Q[None], x0_precision, obs_prec, obs_info)
+    chol0, mean0 = _band_factor(ab0, h0)
+    chol1, mean1 = _band_factor(ab1, h1)
+    const = (kappa * delta[:, None] - 0.5 * omega * delta[:, None] ** 2).sum()
+    return float(0.5 * _logdet_band(chol0) - 0.5 * h0 @ mean0 + const + 0.5 * h1 @ mean1
+                 - 0.5 * _logdet_band(chol1))
+
+
+def _pg_split_log_ratio(new_A, new_b, new_Q, new_c, occupied, mn_post, c_prop, move_terms,
+                        log_alloc, sizes_split, sizes_merged, log_v, gamma, loading_var,
+                        prior):
+    """``log`` acceptance ratio of a split in the Pólya-Gamma move (a merge: its negative).
+
+    ``mn_post``: the MNIW proposal parameters of the new dynamics (from ``x̂``);
+    ``c_prop``: (mean, prec) of the new loadings' proposal; ``move_terms``: (log marginal of
+    the new cluster's trajectory given ``(θ', c')``, Σ log marginals of the movers' loadings
+    under the kept cluster).
+    """
+    Mn, Vn, Psin, nun = mn_post
+    occ = np.flatnonzero(occupied)
+    d = new_Q.shape[-1]
+    log_p_dyn = mniw_logpdf(new_A[occ], new_b[occ], new_Q[occ],
+                            np.broadcast_to(prior.M0, (len(occ), d, d + 1)),
+                            np.broadcast_to(prior.V0, (len(occ), d + 1, d + 1)),
+                            np.broadcast_to(prior.Psi0, (len(occ), d, d)),
+                            np.full(len(occ), prior.nu0)).sum()
+    log_q_dyn = mniw_logpdf(new_A[occ], new_b[occ], new_Q[occ], Mn[occ], Vn[occ], Psin[occ],
+                            nun[occ]).sum()
+    p = new_c.shape[1]
+    log_p_c = (-0.5 * (new_c**2).sum(1) / loading_var
+               - 0.5 * p * np.log(2 * np.pi * loading_var)).sum()
+    log_q_c = _log_gauss(new_c, *c_prop).sum()
+    log_marg_new, log_marg_kept = move_terms
+    return (mfm_log_partition_prior(sizes_split, gamma, log_v)
+            - mfm_log_partition_prior(sizes_merged, gamma, log_v)
+            + log_p_dyn - log_q_dyn + log_p_c - log_q_c + log_marg_new - log_marg_kept
+            - log_alloc)
+
+
+def split_merge_move_pg(y, labels, x, A, b, Q, states, delta, loadings, r, omega, log_v,
+                        gamma: float, loading_var: float, intercept: bool, prior,
+                        rng: np.random.Generator, n_proposals: int = 1, similarity=None):
+    """Split–merge on the neuron partition given the Pólya-Gamma variables, latents integrated.
+
+    Targets ``p(z, x, A, b, Q, c | ω, δ, r, ξ, y)`` (the augmented model's conditional;
+    run it between the draw of ``ω`` and the draw of the latents). A split of ``k``
+    allocates as :func:`split_merge_move`, fits ``x̂`` to the moving neurons
+    (:func:`trajectory_proposal`'s mean, a function of their counts only), draws the new
+    dynamics from their MNIW conditional given ``x̂`` and the loadings from their
+    exact Gaussian conditional given ``x̂`` and ``ω``, then the trajectory ``x'`` from its
+    exact Gaussian conditional given all of that. The trajectory's proposal density and
+    its target density then cancel into :func:`pg_trajectory_log_marginal`, and the
+    movers' old loadings (re-drawn from their exact conditional under the kept cluster
+    in a merge) into :func:`pg_loading_gaussian`'s marginal, so only the dynamics
+    (occupied states) and the new loadings are importance-weighted:
+
+    ``a = log p(C') - log p(C) + log p(θ') - log q(θ' | x̂) + Σ_J [log N(c'_m; 0, σ²)
+    - log q(c'_m | x̂)] + log M(θ', c'_J) - Σ_J log M_m(x_k) - log q(allocation)``.
+
+    Parameters and returns as :func:`split_merge_move`, plus ``omega`` (N, T), the current
+    Pólya-Gamma variables (``κ = (y - r) / 2``).
+
+    Examples
+    --------
+    >>> from neurodecode.models.biclustering.sampler import SamplerConfig, sample_prior
+    >>> cfg = SamplerConfig(latent_dim=1, n_states=2)
+    >>> rng = np.random.default_rng(0)
+    >>> s, y = sample_prior(4, 6, cfg, rng)
+    >>> omega = rng.gamma(2.0, 0.1, y.shape)
+    >>> out = split_merge_move_pg(y, s.labels, s.x, s.A, s.b, s.Q, s.states, s.delta,
+    ...                           s.loadings, s.r, omega, cfg.log_v(4), cfg.mfm_gamma,
+    ...                           cfg.loading_var, True, cfg.dynamics_prior(), rng, 3)
+    >>> out[0].shape
+    (4,)
+    """
+    labels = np.array(labels, dtype=np.int64)
+    loadings = np.array(loadings, float)
+    x, A, b, Q = (np.array(v, float) for v in (x, A, b, Q))
+    N = len(labels)
+    stats = dict(split_proposed=0, split_accepted=0, merge_proposed=0, merge_accepted=0)
+    if N < 2 or int(n_proposals) < 1:
+        return labels, x, A, b, Q, loadings, stats
+    R = _similarity(y) if similarity is None else np.asarray(similarity, float)
+    yf = np.asarray(y, float)
+    omega = np.asarray(omega, float)
+    kappa = 0.5 * (yf - np.asarray(r, float)[:, None])
+    n_states = A.shape[1]
+    T, d = x.shape[1], x.shape[2]
+    states = np.asarray(states, dtype=np.int64)
+    occupied = np.bincount(states[1:], minlength=n_states) > 0
+
+    def proposal(move):
+        """Deterministic x̂ for the movers, the MNIW proposal of θ' and the loadings' one."""
+        canon = np.sort(move)
+        _, mean = trajectory_proposal(yf[canon], r[canon], delta[canon], d, intercept,
+                                      loading_var, prior, states, n_states)
+        x_hat = np.clip(mean.reshape(T, d), -X_HAT_CLIP, X_HAT_CLIP)
+        # tempered: the regression statistics of x̂ count DYNAMICS_TEMPER times, so the proposal
+        # of θ' is wide enough to cover the dynamics of trajectories near x̂ (x̂ is only a fit)
+        mn_post = mniw_posterior(*(DYNAMICS_TEMPER * v for v in
+                                   regression_stats(x_hat[None], states, n_states)),
+                                 prior.M0, prior.V0, prior.Psi0, prior.nu0)
+        mn_post = tuple(v[0] for v in mn_post)
+        c_mean, c_prec, _ = pg_loading_gaussian(omega[move], kappa[move], delta[move], x_hat,
+                                                intercept, loading_var)
+        return mn_post, (c_mean, c_prec)
+
+    for _ in range(int(n_proposals)):
+        i, j = (int(v) for v in rng.choice(N, size=2, replace=False))
+        K = x.shape[0]
+        sizes = np.bincount(labels, minlength=K)
+        if labels[i] == labels[j]:
+            stats["split_proposed"] += 1
+            k = labels[i]
+            members = np.flatnonzero(labels == k)
+            free = members[(members != i) & (members != j)]
+            to_new, log_alloc = allocation_log_prob(R, i, j, free, rng.permutation(len(free)),
+                                                    rng=rng)
+            move = np.concatenate([[j], free[to_new]]).astype(np.int64)
+            mn_post, c_prop = proposal(move)
+            new_A, new_b, new_Q = sample_mniw(*mn_post, rng)
+            new_c = _draw_gauss(*c_prop, rng)
+            log_marg_new = pg_trajectory_log_marginal(omega[move], kappa[move], delta[move],
+                                                      new_c, states, new_A, new_b, new_Q,
+                                                      prior.x0_precision, intercept)
+            _, _, lm_kept = pg_loading_gaussian(omega[move], kappa[move], delta[move], x[k],
+                                                intercept, loading_var)
+            sizes_split = np.append(sizes, len(move))
+            sizes_split[k] -= len(move)
+            log_a = _pg_split_log_ratio(new_A, new_b, new_Q, new_c, occupied, mn_post, c_prop,
+                                        (log_marg_new, lm_kept.sum()), log_alloc, sizes_split,
+                                        sizes, log_v, gamma, loading_var, prior)
+            if np.log(rng.random()) < log_a:
+                stats["split_accepted"] += 1
+                g = np.concatenate([np.ones((len(move), 1)), new_c], axis=1) if intercept \
+                    else new_c
+                obs_prec = np.einsum("bt,ba,bc->tac", omega[move], g, g)[None]
+                obs_info = ((kappa[move] - omega[move] * delta[move, None]).T @ g)[None]
+                ab_t, h = stacked_band(states, new_A[None], new_b[None], new_Q[None],
+                                       prior.x0_precision, obs_prec, obs_info)
+                new_x = _draw_band(*_band_factor(ab_t, h), rng).reshape(T, d)
+                labels[move] = K
+                loadings[move] = new_c
+                x, A, b, Q = (np.concatenate([v, w[None]]) for v, w in
+                              ((x, new_x), (A, new_A), (b, new_b), (Q, new_Q)))
+        else:
+            stats["merge_proposed"] += 1
+            ki, kj = labels[i], labels[j]
+            stay = np.concatenate([[i], np.flatnonzero((labels == ki) & (np.arange(N) != i))])
+            move = np.concatenate([[j], np.flatnonzero((labels == kj) & (np.arange(N) != j))])
+            free = np.concatenate([stay[1:], move[1:]])
+            to_new = np.concatenate([np.zeros(len(stay) - 1, bool), np.ones(len(move) - 1, bool)])
+            _, log_alloc = allocation_log_prob(R, i, j, free, rng.permutation(len(free)),
+                                               to_new=to_new)
+            mn_post, c_prop = proposal(move)
+            log_marg_new = pg_trajectory_log_marginal(omega[move], kappa[move], delta[move],
+                                                      loadings[move], states, A[kj], b[kj],
+                                                      Q[kj], prior.x0_precision, intercept)
+            c_mean, c_prec, lm_kept = pg_loading_gaussian(omega[move], kappa[move],
+                                                          delta[move], x[ki], intercept,
+                                                          loading_var)
+            sizes_merged = sizes.copy()
+            sizes_merged[ki] += sizes[kj]
+            sizes_merged = np.delete(sizes_merged, kj)
+            log_a = -_pg_split_log_ratio(A[kj], b[kj], Q[kj], loadings[move], occupied, mn_post,
+                                         c_prop, (log_marg_new, lm_kept.sum()), log_alloc,
+                                         sizes, sizes_merged, log_v, gamma, loading_var, prior)
+            if np.log(rng.random()) < log_a:
+                stats["merge_accepted"] += 1
+                labels[move] = ki
+                loadings[move] = _draw_gauss(c_mean, c_prec, rng)
                 x, A, b, Q = (np.delete(v, kj, axis=0) for v in (x, A, b, Q))
                 labels[labels > kj] -= 1
     return labels, x, A, b, Q, loadings, stats
