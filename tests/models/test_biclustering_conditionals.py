@@ -20,8 +20,10 @@ from neurodecode.models.biclustering.hmm import (
     ffbs,
     forward_filter,
     sample_beta,
+    sample_beta_tables,
     sample_crt,
     sample_dirichlet,
+    sample_sticky_hyper,
     sample_transitions,
     transition_counts,
 )
@@ -334,6 +336,41 @@ def test_sticky_transitions_and_beta_posterior():
         b0 = sample_beta(counts, b0, alpha, kappa, gamma, rng)
         chain.append(b0[0])
     assert np.mean(chain) == pytest.approx(exact_mean, abs=0.015)
+
+
+def test_sticky_hyper_parameters_posterior_by_grid():
+    """Gibbs on (β, α+κ, ρ) with π integrated matches the exact grid posterior given ξ."""
+    rng = np.random.default_rng(11)
+    L, gamma = 2, 1.5
+    shape, rate, rho_a, rho_b = 2.0, 0.2, 2.0, 2.0
+    counts = np.array([[6, 1], [2, 4]])
+    b_grid = np.linspace(1e-3, 1 - 1e-3, 120)
+    c_grid = np.linspace(1e-3, 80.0, 300)
+    r_grid = np.linspace(1e-3, 1 - 1e-3, 120)
+    B, C, R = np.meshgrid(b_grid, c_grid, r_grid, indexing="ij")
+    logp = (gamma / L - 1) * (np.log(B) + np.log1p(-B)) + (shape - 1) * np.log(C) - rate * C \
+        + (rho_a - 1) * np.log(R) + (rho_b - 1) * np.log1p(-R)
+    bet = np.stack([B, 1 - B])
+    for j in range(L):
+        logp += gammaln(C) - gammaln(C + counts[j].sum())
+        for k in range(L):
+            conc = C * ((1 - R) * bet[k] + R * (j == k))
+            logp += gammaln(conc + counts[j, k]) - gammaln(conc)
+    w = np.exp(logp - logp.max())
+    w /= w.sum()
+    exact_c, exact_rho = (w * C).sum(), (w * R).sum()
+    sd_c = np.sqrt((w * C**2).sum() - exact_c**2)
+    beta, conc, rho = np.array([0.5, 0.5]), 10.0, 0.5
+    cs, rhos = [], []
+    for _ in range(30000):
+        alpha, kappa = conc * (1 - rho), conc * rho
+        beta, tables, override = sample_beta_tables(counts, beta, alpha, kappa, gamma, rng)
+        conc, rho = sample_sticky_hyper(counts, tables, override, conc, shape, rate, rho_a,
+                                        rho_b, rng)
+        cs.append(conc)
+        rhos.append(rho)
+    assert np.mean(cs) == pytest.approx(exact_c, abs=0.05 * sd_c + 0.02 * exact_c)
+    assert np.mean(rhos) == pytest.approx(exact_rho, abs=0.015)
 
 
 # --------------------------------------------------------------------------- MNIW

@@ -93,6 +93,15 @@ class BayesianBiclustering(BaseEstimator):
     split_merge : int
         Exact split–merge proposals on the neuron partition per iteration (after the
         per-neuron label sweep); 0 switches the move off.
+    state_moves : int
+        Collapsed Metropolis–Hastings proposals on the state sequence per iteration
+        (relabel, shift, split or merge runs of time bins with the latents integrated
+        out, :mod:`.collapsed`); 0 switches the move off (states then move only by FFBS
+        given the latents).
+    resample_sticky : bool
+        Learn the sticky HDP-HMM's ``α + κ`` and ``ρ = κ / (α + κ)`` (Fox et al. 2011:
+        ``α + κ ~ Gamma(1, mean hdp_alpha + sticky_kappa)``, ``ρ ~ Beta(10, 1)``) instead of
+        fixing them at ``hdp_alpha`` and ``sticky_kappa``.
     checkpoint : str or Path, optional
         ``.npz`` file written atomically after every ``checkpoint_every`` iterations;
         if it exists for the same data and parameters, ``fit`` resumes from it.
@@ -146,6 +155,7 @@ class BayesianBiclustering(BaseEstimator):
                  mfm_gamma: float = 1.0, cluster_geometric_p: float = 0.2,
                  noise_scale: float = 0.01, loading_var: float = 1.0, baseline_var: float = 4.0,
                  init_sweeps: int = 30, label_warmup: int = 20, split_merge: int = 0,
+                 state_moves: int = 0, resample_sticky: bool = False,
                  checkpoint=None,
                  checkpoint_every: int = 50,
                  random_state=None, verbose: bool = True):
@@ -170,6 +180,8 @@ class BayesianBiclustering(BaseEstimator):
         self.init_sweeps = init_sweeps
         self.label_warmup = label_warmup
         self.split_merge = split_merge
+        self.state_moves = state_moves
+        self.resample_sticky = resample_sticky
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
         self.random_state = random_state
@@ -184,6 +196,9 @@ class BayesianBiclustering(BaseEstimator):
         if not (isinstance(self.split_merge, (int, np.integer)) and self.split_merge >= 0):
             raise ValueError("`split_merge` must be a non-negative integer (proposals per "
                              f"iteration); got {self.split_merge!r}.")
+        if not (isinstance(self.state_moves, (int, np.integer)) and self.state_moves >= 0):
+            raise ValueError("`state_moves` must be a non-negative integer (proposals per "
+                             f"iteration); got {self.state_moves!r}.")
         if self.dispersion is not None and not self.dispersion > 0:
             raise ValueError(f"`dispersion` must be positive or None; got {self.dispersion!r}.")
         return SamplerConfig(
@@ -193,7 +208,8 @@ class BayesianBiclustering(BaseEstimator):
             mfm_gamma=float(self.mfm_gamma), cluster_geometric_p=float(self.cluster_geometric_p),
             baseline_var=float(self.baseline_var), loading_var=float(self.loading_var),
             fixed_dispersion=None if self.dispersion is None else float(self.dispersion),
-            noise_scale=float(self.noise_scale), split_merge_proposals=int(self.split_merge))
+            noise_scale=float(self.noise_scale), split_merge_proposals=int(self.split_merge),
+            state_moves=int(self.state_moves), resample_sticky=bool(self.resample_sticky))
 
     def _fingerprint(self, y, cfg) -> str:
         h = hashlib.sha256(np.ascontiguousarray(y).tobytes())

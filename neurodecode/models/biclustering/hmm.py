@@ -13,7 +13,8 @@ import numpy as np
 
 __all__ = ["emission_loglik", "forward_filter", "posterior_marginals", "ffbs",
            "transition_counts",
-           "sample_crt", "sample_dirichlet", "sample_beta", "sample_transitions"]
+           "sample_crt", "sample_dirichlet", "sample_beta", "sample_beta_tables",
+           "sample_sticky_hyper", "sample_transitions"]
 
 
 def emission_loglik(x, A, b, Q) -> np.ndarray:
@@ -175,23 +176,74 @@ def sample_dirichlet(concentration, rng: np.random.Generator) -> np.ndarray:
     return w / w.sum(axis=-1, keepdims=True)
 
 
-def sample_beta(counts, beta, alpha: float, kappa: float, gamma: float,
-                rng: np.random.Generator) -> np.ndarray:
+def sample_beta_tables(counts, beta, alpha: float, kappa: float, gamma: float,
+                       rng: np.random.Generator):
     """Global state weights ``β | ξ`` with the transition rows integrated out (Fox et al. 2011).
 
     Auxiliary table counts ``m_jk ~ CRT(n_jk, α β_k + κ δ_jk)``, the sticky
     override ``w_j ~ Binomial(m_jj, ρ / (ρ + β_j (1 - ρ)))`` with ``ρ = κ/(α+κ)``,
     then ``β ~ Dir(γ/L + Σ_j m̄_jk)``.
+
+    Returns
+    -------
+    beta : ndarray, shape (L,)
+    tables : ndarray of int, shape (L, L)
+        ``m`` (before the override is removed).
+    override : ndarray of int, shape (L,)
+        ``w``.
     """
     L = len(beta)
     conc = alpha * beta[None, :] + kappa * np.eye(L)
     m = sample_crt(counts, conc, rng)
+    override = np.zeros(L, dtype=np.int64)
+    m_bar = m
     if kappa > 0:
         rho = kappa / (alpha + kappa)
         diag = np.diagonal(m)
         override = rng.binomial(diag, rho / (rho + beta * (1 - rho)))
-        m = m - np.diag(override)
-    return sample_dirichlet(gamma / L + m.sum(axis=0), rng)
+        m_bar = m - np.diag(override)
+    return sample_dirichlet(gamma / L + m_bar.sum(axis=0), rng), m, override
+
+
+def sample_beta(counts, beta, alpha: float, kappa: float, gamma: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """``β | ξ`` alone: :func:`sample_beta_tables` without the auxiliary tables."""
+    return sample_beta_tables(counts, beta, alpha, kappa, gamma, rng)[0]
+
+
+def sample_sticky_hyper(counts, tables, override, concentration: float, conc_shape: float,
+                        conc_rate: float, rho_a: float, rho_b: float,
+                        rng: np.random.Generator):
+    """``(α + κ, ρ = κ / (α + κ))`` given the auxiliary tables (Fox et al. 2011, App. C).
+
+    Priors ``α + κ ~ Gamma(conc_shape, conc_rate)`` and ``ρ ~ Beta(rho_a, rho_b)``.
+    Given the tables ``m`` (:func:`sample_beta_tables`) the transition rows contribute
+    ``(α+κ)^{m_j·} Γ(α+κ) / Γ(α+κ + n_j·)``; with the auxiliary variables
+    ``r_j ~ Beta(α+κ+1, n_j·)`` and ``s_j ~ Bernoulli(n_j· / (n_j· + α+κ))`` (Escobar &
+    West 1995) ``α+κ ~ Gamma(conc_shape + m_·· - Σ s_j, conc_rate - Σ log r_j)``. The
+    override counts ``w`` give ``ρ ~ Beta(rho_a + Σ w, rho_b + m_·· - Σ w)``.
+
+    Returns
+    -------
+    concentration, rho : float
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> c, rho = sample_sticky_hyper(np.array([[9, 1], [1, 9]]), np.array([[3, 1], [1, 3]]),
+    ...                              np.array([2, 2]), 10.0, 1.0, 0.1, 10.0, 1.0, rng)
+    >>> bool(c > 0 and 0 < rho < 1)
+    True
+    """
+    n_row = np.asarray(counts).sum(axis=1)
+    used = n_row > 0
+    r = rng.beta(concentration + 1.0, np.maximum(n_row[used], 1))
+    s = rng.random(used.sum()) < n_row[used] / (n_row[used] + concentration)
+    m_total = int(np.asarray(tables).sum())
+    conc = rng.gamma(conc_shape + m_total - s.sum(), 1.0 / (conc_rate - np.log(r).sum()))
+    w_total = int(np.asarray(override).sum())
+    rho = rng.beta(rho_a + w_total, rho_b + m_total - w_total)
+    return float(conc), float(rho)
 
 
 def sample_transitions(counts, beta, alpha: float, kappa: float,

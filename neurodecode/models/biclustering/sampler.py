@@ -12,7 +12,8 @@ Order of one iteration (every step leaves the posterior invariant):
    ``ξ`` (banded Cholesky): together a blocked update of ``(ξ, X)``;
 5. ``(δ, c)`` for all neurons, then the exact shift between each cluster's intercept
    trajectory and its members' baselines (:mod:`.moves`);
-6. states ``ξ`` by FFBS; 7. ``β`` then ``π``; 8. ``(A, b, Q)`` by MNIW.
+6. states ``ξ`` by FFBS; 7. ``β`` (with auxiliary tables), optionally the sticky
+   hyper-parameters ``(α + κ, ρ)`` (``resample_sticky``), then ``π``; 8. ``(A, b, Q)`` by MNIW.
 
 Steps 1–2 use the exact NB likelihood, so ``ω`` is drawn fresh in step 3 before
 anything conditions on it. Nothing in the chain re-orders, rotates or relabels
@@ -27,7 +28,15 @@ import numpy as np
 
 from .collapsed import collapsed_state_moves
 from .dispersion import nb_loglik, sample_dispersion
-from .hmm import emission_loglik, ffbs, sample_beta, sample_transitions, transition_counts
+from .hmm import (
+    emission_loglik,
+    ffbs,
+    sample_beta,
+    sample_beta_tables,
+    sample_sticky_hyper,
+    sample_transitions,
+    transition_counts,
+)
 from .labels import DynamicsPrior, geometric_log_pk, mfm_log_coefficients, sweep_labels
 from .latents import sample_latents, sample_slds_prior
 from .loadings import linear_predictor, sample_loadings
@@ -40,7 +49,7 @@ __all__ = ["SamplerConfig", "ChainState", "gibbs_step", "init_state", "sample_pr
            "observation_terms", "record"]
 
 _STATE_FIELDS = ("labels", "x", "A", "b", "Q", "delta", "loadings", "r", "states", "trans",
-                 "beta")
+                 "beta", "sticky")
 
 
 @dataclasses.dataclass
@@ -65,6 +74,10 @@ class SamplerConfig:
     split_merge_proposals: int = 0
     state_moves: int = 0
     state_move_floor: float = 0.01
+    resample_sticky: bool = False
+    sticky_conc_shape: float = 1.0
+    sticky_rho_a: float = 10.0
+    sticky_rho_b: float = 1.0
 
     @property
     def d(self) -> int:
@@ -85,6 +98,10 @@ class SamplerConfig:
     def log_v(self, n: int) -> np.ndarray:
         return mfm_log_coefficients(n, self.mfm_gamma, geometric_log_pk(self.cluster_geometric_p))
 
+    def sticky_conc_rate(self) -> float:
+        """Gamma rate of the ``α + κ`` prior: prior mean ``hdp_alpha + sticky_kappa``."""
+        return self.sticky_conc_shape / (self.hdp_alpha + self.sticky_kappa)
+
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -104,6 +121,7 @@ class ChainState:
     states: np.ndarray    # (T,) int
     trans: np.ndarray     # (L, L)
     beta: np.ndarray      # (L,)
+    sticky: np.ndarray    # (2,) current (α, κ) of the sticky HDP-HMM (fixed unless resampled)
 
     def to_arrays(self, prefix: str = "") -> dict:
         return {prefix + f: np.asarray(getattr(self, f)) for f in _STATE_FIELDS}
@@ -187,8 +205,19 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
         s.states = ffbs(emission_loglik(s.x, s.A, s.b, s.Q), _safe_log(s.trans), rng)
     L = cfg.n_states
     counts = transition_counts(s.states, L)
-    s.beta = sample_beta(counts, s.beta, cfg.hdp_alpha, cfg.sticky_kappa, cfg.hdp_gamma, rng)
-    s.trans = sample_transitions(counts, s.beta, cfg.hdp_alpha, cfg.sticky_kappa, rng)
+    if cfg.resample_sticky:
+        alpha, kappa = float(s.sticky[0]), float(s.sticky[1])
+    else:
+        alpha, kappa = cfg.hdp_alpha, cfg.sticky_kappa
+    s.beta, tables, override = sample_beta_tables(counts, s.beta, alpha, kappa, cfg.hdp_gamma,
+                                                  rng)
+    if cfg.resample_sticky:
+        conc, rho = sample_sticky_hyper(counts, tables, override, alpha + kappa,
+                                        cfg.sticky_conc_shape, cfg.sticky_conc_rate(),
+                                        cfg.sticky_rho_a, cfg.sticky_rho_b, rng)
+        alpha, kappa = conc * (1.0 - rho), conc * rho
+    s.sticky = np.array([alpha, kappa])
+    s.trans = sample_transitions(counts, s.beta, alpha, kappa, rng)
     stats = regression_stats(s.x, s.states, L)
     s.A, s.b, s.Q = sample_mniw(*mniw_posterior(*stats, prior.M0, prior.V0, prior.Psi0,
                                                 prior.nu0), rng)
@@ -377,7 +406,8 @@ def init_state(y: np.ndarray, cfg: SamplerConfig, rng: np.random.Generator,
         A, b, Q = sample_mniw(*mniw_posterior(*regression_stats(x, states, L), prior.M0,
                                               prior.V0, prior.Psi0, prior.nu0), rng)
     state = ChainState(labels=labels.astype(np.int64), x=x, A=A, b=b, Q=Q, delta=delta,
-                       loadings=loadings, r=r, states=states, trans=trans, beta=beta)
+                       loadings=loadings, r=r, states=states, trans=trans, beta=beta,
+                       sticky=np.array([cfg.hdp_alpha, cfg.sticky_kappa]))
     log_v = cfg.log_v(N)
     for _ in range(int(n_warm_sweeps)):
         state = gibbs_step(state, y, cfg, log_v, rng, update_labels=False, update_states=False)
@@ -406,7 +436,12 @@ def sample_prior(N: int, T: int, cfg: SamplerConfig, rng: np.random.Generator):
     labels = relabel[raw]
     K = int(labels.max()) + 1
     beta = sample_dirichlet(np.full(L, cfg.hdp_gamma / L), rng)
-    trans = sample_transitions(np.zeros((L, L)), beta, cfg.hdp_alpha, cfg.sticky_kappa, rng)
+    alpha, kappa = cfg.hdp_alpha, cfg.sticky_kappa
+    if cfg.resample_sticky:
+        conc = rng.gamma(cfg.sticky_conc_shape, 1.0 / cfg.sticky_conc_rate())
+        rho = rng.beta(cfg.sticky_rho_a, cfg.sticky_rho_b)
+        alpha, kappa = conc * (1.0 - rho), conc * rho
+    trans = sample_transitions(np.zeros((L, L)), beta, alpha, kappa, rng)
     states = np.empty(T, dtype=np.int64)
     states[0] = rng.integers(L)
     for t in range(1, T):
@@ -424,7 +459,8 @@ def sample_prior(N: int, T: int, cfg: SamplerConfig, rng: np.random.Generator):
     else:
         r = np.full(N, float(cfg.fixed_dispersion))
     state = ChainState(labels=labels, x=x, A=A, b=b, Q=Q, delta=beta_i[:, 0],
-                       loadings=beta_i[:, 1:], r=r, states=states, trans=trans, beta=beta)
+                       loadings=beta_i[:, 1:], r=r, states=states, trans=trans, beta=beta,
+                       sticky=np.array([alpha, kappa]))
     return state, sample_counts(state, cfg, rng)
 
 
