@@ -197,3 +197,24 @@ def test_collapsed_moves_returns_copy(n_proposals):
                                      np.ones(2), n_proposals, rng)
     assert out is not states and out.shape == states.shape and 0 <= acc <= n_proposals
     np.testing.assert_array_equal(states, [0, 0, 1, 1, 1, 0])
+
+
+def test_cache_window_log_marginal_matches_full():
+    """The O(window) evaluation equals the full factorisation for every kind of window."""
+    from neurodecode.models.biclustering.collapsed import CollapsedCache
+
+    rng = np.random.default_rng(6)
+    T, S, K, d = 12, 3, 2, 2
+    A, b, Q, P0, P, h = _model(rng, K=K, S=S, T=T, d=d)
+    Q[0, 2] *= 1e-4  # a tiny innovation variance (equilibration must stay exact)
+    states = rng.integers(S, size=T)
+    cache = CollapsedCache(states, A, b, Q, P0, P, h)
+    np.testing.assert_allclose(cache.value, collapsed_log_marginal(states, A, b, Q, P0, P, h),
+                               rtol=1e-10)
+    for a, e in [(0, 0), (0, 3), (1, 1), (1, 5), (4, 8), (6, 11), (11, 11), (0, 11), (3, 3)]:
+        for new in range(S):
+            prop = states.copy()
+            prop[a:e + 1] = new
+            want = collapsed_log_marginal(prop, A, b, Q, P0, P, h)
+            got = cache.log_marginal(prop, max(a - 1, 0), e)
+            np.testing.assert_allclose(got, want, rtol=1e-9, err_msg=str((a, e, new)))

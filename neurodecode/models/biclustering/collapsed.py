@@ -32,10 +32,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg.lapack import dpbtrf, dtbtrs
 
-from .latents import _transition_terms, stacked_band
+from .latents import _transition_terms, band_from_tiles, pair_table, stacked_band
 
-__all__ = ["collapsed_log_marginal", "hmm_log_prior", "state_runs", "propose_interval",
-           "interval_log_prob", "collapsed_state_moves"]
+__all__ = ["collapsed_log_marginal", "CollapsedCache", "hmm_log_prior", "state_runs",
+           "propose_interval", "interval_log_prob", "collapsed_state_moves"]
 
 #: probabilities of proposing a whole run, its head, its tail, an interior piece
 _KIND_PROBS = np.array([0.4, 0.2, 0.2, 0.2])
@@ -90,6 +90,129 @@ def collapsed_log_marginal(states, A, b, Q, prior_precision, obs_precision, obs_
     prior_terms = 0.5 * K * np.linalg.slogdet(prior_precision)[1] + 0.5 * (
         (logdet_J - bJb) @ occ).sum()
     return float(prior_terms - 0.5 * logdet_post + 0.5 * float(w[:, 0] @ w[:, 0]))
+
+
+def _prior_state_terms(A, b, Q, prior_precision):
+    """``K/2 log|P_0|`` and, per state, ``½ Σ_k (log|J_ks| - b_ksᵀ J_ks b_ks)``."""
+    K = A.shape[0]
+    J, _, _, Jb, _ = _transition_terms(A, b, Q)
+    per_state = 0.5 * (np.linalg.slogdet(J)[1] - np.einsum("ksa,ksa->ks", b, Jb)).sum(0)
+    return 0.5 * K * np.linalg.slogdet(prior_precision)[1], per_state
+
+
+class CollapsedCache:
+    """Banded factorisations of the current posterior precision, for O(window) proposals.
+
+    For the current ``ξ`` the scaled precision ``M' = S (Λ_ξ + P) S`` (``S`` the
+    inverse square root of its diagonal) is factorised twice: left to right
+    (``M' = L Lᵀ``) and right to left (the same on the reversed order), with the
+    forward solves ``w = L⁻¹ S h̃``. A proposal that changes ``ξ`` only on ``[a, b]``
+    changes only the blocks ``lo = max(a - 1, 0)`` to ``hi = b`` of every cluster;
+    everything left of ``lo`` and right of ``hi`` enters through the cached factors
+    (Schur complements ``L_{lo, lo-1} L_{lo, lo-1}ᵀ``, the partial log-determinants and
+    ``‖w‖²``), so :meth:`log_marginal` factorises only the window. Exact: the same value
+    as :func:`collapsed_log_marginal` (to rounding). The cache is a plain record of
+    arrays; it is rebuilt (``O(T)``) only after an accepted proposal.
+    """
+
+    def __init__(self, states, A, b, Q, prior_precision, obs_precision, obs_info,
+                 table=None, prior_terms=None):
+        K, S, d, _ = A.shape
+        self.K, self.S, self.d = K, S, d
+        self.T = obs_info.shape[1]
+        self.table = pair_table(A, b, Q, prior_precision) if table is None else table
+        self.prior_terms = (_prior_state_terms(A, b, Q, prior_precision) if prior_terms is None
+                            else prior_terms)
+        self.obs_precision, self.obs_info = obs_precision, obs_info
+        self.states = np.asarray(states).copy()
+        T, n = self.T, K * self.T * d
+        tiles = self._tiles(self.states, 0, T - 1)
+        ab_t = band_from_tiles(tiles)
+        h = tiles[:, :, 3 * d].reshape(-1)
+        self.scale = 1.0 / np.sqrt(ab_t[:, 0])
+        band = ab_t.T
+        scaled = band.copy(order="F")
+        for k in range(1, 2 * d):
+            scaled[k, : n - k] *= self.scale[k:] * self.scale[: n - k]
+        scaled[0] = 1.0
+        hs = self.scale * h
+        self.chol_f = _factor(scaled)
+        self.w_f = dtbtrs(self.chol_f, hs[:, None], uplo="L", trans="N")[0][:, 0]
+        rev = np.zeros_like(scaled)
+        for k in range(2 * d):
+            rev[k, : n - k] = scaled[k, : n - k][::-1]
+        self.chol_b = _factor(rev)
+        self.w_b = dtbtrs(self.chol_b, hs[::-1, None].copy(), uplo="L", trans="N")[0][:, 0]
+        # per cluster and block: partial sums of log-diagonals and squared solves
+        ld_f = np.log(self.chol_f[0]).reshape(K, T, d).sum(-1)
+        w2_f = (self.w_f**2).reshape(K, T, d).sum(-1)
+        ld_b = np.log(self.chol_b[0])[::-1].reshape(K, T, d).sum(-1)
+        w2_b = (self.w_b[::-1] ** 2).reshape(K, T, d).sum(-1)
+        zero = np.zeros((K, 1))
+        self.pre_ld = np.concatenate([zero, np.cumsum(ld_f, 1)], 1)         # blocks < t
+        self.pre_w2 = np.concatenate([zero, np.cumsum(w2_f, 1)], 1)
+        self.suf_ld = np.concatenate([np.cumsum(ld_b[:, ::-1], 1)[:, ::-1], zero], 1)  # >= t
+        self.suf_w2 = np.concatenate([np.cumsum(w2_b[:, ::-1], 1)[:, ::-1], zero], 1)
+        self.log_scale = np.log(self.scale).sum()
+        self.value = self._assemble(self.states, 2.0 * self.pre_ld[:, -1].sum(),
+                                    self.pre_w2[:, -1].sum())
+
+    def _tiles(self, states, lo, hi):
+        """Tiles of blocks ``lo..hi`` of every cluster (observation terms added)."""
+        S, T, d = self.S, self.T, self.d
+        t = np.arange(lo, hi + 1)
+        s_in = np.where(t == 0, S, states[t])
+        s_out = np.where(t == T - 1, S, states[np.minimum(t + 1, T - 1)])
+        tiles = np.take(self.table, s_in * (S + 1) + s_out, axis=1)
+        tiles[:, :, :d] += self.obs_precision[:, lo:hi + 1]
+        tiles[:, :, 3 * d] += self.obs_info[:, lo:hi + 1]
+        return tiles
+
+    def _assemble(self, states, logdet_scaled, quad):
+        const, per_state = self.prior_terms
+        prior = const + per_state[states[1:]].sum()
+        return float(prior - 0.5 * (logdet_scaled - 2.0 * self.log_scale) + 0.5 * quad)
+
+    def log_marginal(self, states, lo: int, hi: int) -> float:
+        """:func:`collapsed_log_marginal` for ``states`` equal to the cached ones outside
+        the transitions ``lo + 1 .. hi`` (blocks ``lo..hi`` may differ)."""
+        K, T, d = self.K, self.T, self.d
+        n, nw = K * T * d, hi - lo + 1
+        tiles = self._tiles(states, lo, hi)
+        tiles[:, -1, d:2 * d] = 0.0  # the coupling to block hi + 1 goes into the Schur term
+        idx = (np.arange(K)[:, None] * T + np.arange(lo, hi + 1)[None, :])  # (K, nw) blocks
+        rows = (idx[..., None] * d + np.arange(d)).reshape(K, nw * d)
+        sc = self.scale[rows].reshape(K, nw, d)
+        # scale the tiles by the cached S: Λ[t, t] by s_t s_tᵀ, Λ[t + 1, t] by s_{t+1} s_tᵀ
+        tiles[:, :, :d] *= sc[:, :, :, None] * sc[:, :, None, :]
+        nxt = np.concatenate([sc[:, 1:], np.ones((K, 1, d))], 1)
+        tiles[:, :, d:2 * d] *= nxt[:, :, :, None] * sc[:, :, None, :]
+        h = tiles[:, :, 3 * d] * sc                           # (K, nw, d)
+        ii, jj = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
+        if lo > 0:  # left Schur complement and forward-solve correction, from L
+            col = ((idx[:, 0] - 1) * d)[:, None, None] + jj    # column of block lo - 1
+            Lc = self.chol_f[d + ii - jj, col]                  # (K, d, d): L[lo, lo - 1]
+            tiles[:, 0, :d] -= Lc @ np.swapaxes(Lc, -1, -2)
+            h[:, 0] -= np.einsum("kij,kj->ki", Lc, self.w_f[col[:, 0, :]])
+        if hi < T - 1:  # right Schur complement, from the reversed factor
+            col = n - 1 - (((idx[:, -1] + 1) * d)[:, None, None] + jj)
+            Lc = self.chol_b[d + jj - ii, col]                  # (K, d, d)
+            tiles[:, -1, :d] -= Lc @ np.swapaxes(Lc, -1, -2)
+            h[:, -1] -= np.einsum("kij,kj->ki", Lc, self.w_b[col[:, 0, :]])
+        band = band_from_tiles(tiles).T.copy(order="F")
+        chol = _factor(band)
+        w = dtbtrs(chol, h.reshape(-1, 1), uplo="L", trans="N")[0][:, 0]
+        logdet = 2.0 * (self.pre_ld[:, lo].sum() + self.suf_ld[:, hi + 1].sum()
+                        + np.log(chol[0]).sum())
+        quad = self.pre_w2[:, lo].sum() + self.suf_w2[:, hi + 1].sum() + w @ w
+        return self._assemble(states, logdet, quad)
+
+
+def _factor(band):
+    chol, info = dpbtrf(band, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"{info}-th leading minor not positive definite")
+    return chol
 
 
 def hmm_log_prior(states, log_trans) -> float:
@@ -215,8 +338,9 @@ def collapsed_state_moves(states, A, b, Q, prior_precision, obs_precision, obs_i
         return cur, 0
     w = np.asarray(state_weights, float)
     log_w = np.log(w / w.sum())
-    log_target = collapsed_log_marginal(cur, A, b, Q, prior_precision, obs_precision,
-                                        obs_info) + hmm_log_prior(cur, log_trans)
+    cache = CollapsedCache(cur, A, b, Q, prior_precision, obs_precision, obs_info)
+    log_target = cache.value + hmm_log_prior(cur, log_trans)
+    T = len(cur)
     accepted = 0
     for _ in range(int(n_proposals)):
         iv = propose_interval(cur, rng, max_edge, max_interior)
@@ -235,9 +359,15 @@ def collapsed_state_moves(states, A, b, Q, prior_precision, obs_precision, obs_i
             _state_log_prob(new, old, log_w)
         if not np.isfinite(log_q_rev):  # the reverse piece exceeds the length caps: reject
             continue
-        log_prop = collapsed_log_marginal(prop, A, b, Q, prior_precision, obs_precision,
-                                          obs_info) + hmm_log_prior(prop, log_trans)
+        if T == 1 or e == 0:  # only ξ_0 changes: it governs no latent step
+            log_marg = cache.value
+        else:
+            log_marg = cache.log_marginal(prop, max(a - 1, 0), e)
+        log_prop = log_marg + hmm_log_prior(prop, log_trans)
         if np.log(rng.random()) < log_prop - log_target + log_q_rev - log_q_fwd:
-            cur, log_target = prop, log_prop
+            cur = prop
             accepted += 1
+            cache = CollapsedCache(cur, A, b, Q, prior_precision, obs_precision, obs_info,
+                                   table=cache.table, prior_terms=cache.prior_terms)
+            log_target = cache.value + hmm_log_prior(cur, log_trans)
     return cur, accepted

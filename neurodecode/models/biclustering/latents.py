@@ -192,7 +192,30 @@ def stacked_band(states, A, b, Q, prior_precision, obs_precision=None, obs_info=
     """
     K, S, d, _ = A.shape
     s = np.asarray(states)
-    T = len(s)
+    table = pair_table(A, b, Q, prior_precision)
+    s_in = np.concatenate([[S], s[1:]])
+    s_out = np.concatenate([s[1:], [S]])
+    tiles = np.take(table, s_in * (S + 1) + s_out, axis=1)
+    if obs_precision is not None:
+        tiles[:, :, :d] += obs_precision
+    h = tiles[:, :, 3 * d].reshape(-1)
+    if obs_info is not None:
+        h = h + obs_info.reshape(-1)
+    return band_from_tiles(tiles), h
+
+
+def pair_table(A, b, Q, prior_precision) -> np.ndarray:
+    """Precision tiles of one time block for every (incoming, outgoing) state pair.
+
+    Returns
+    -------
+    ndarray, shape (K, (S + 1)², 3 d + 1, d)
+        Entry ``[k, i (S + 1) + o]``: rows ``:d`` the diagonal block ``Λ[t, t]``, rows
+        ``d:2d`` the sub-diagonal block ``Λ[t + 1, t]``, row ``3 d`` the information, for
+        a block entered by state ``i`` and left by state ``o`` (``S``: the sentinel, the
+        ``x_0`` prior when incoming, no successor when outgoing).
+    """
+    K, S, d, _ = A.shape
     J, JA, AtJA, Jb, AtJb = _transition_terms(A, b, Q)
     # "incoming" terms by the state of the step into t (sentinel S: the x_0 prior) and
     # "outgoing" terms by the state of the step out of t (sentinel S: none)
@@ -207,21 +230,20 @@ def stacked_band(states, A, b, Q, prior_precision, obs_precision=None, obs_info=
     table[:, :, :, :d] = j_in[:, :, None] + atja_out[:, None, :]
     table[:, :, :, d:2 * d] = -ja_out[:, None, :]
     table[:, :, :, 3 * d] = jb_in[:, :, None] - atjb_out[:, None, :]
-    s_in = np.concatenate([[S], s[1:]])
-    s_out = np.concatenate([s[1:], [S]])
-    tiles = np.take(table.reshape(K, S1 * S1, 3 * d + 1, d), s_in * S1 + s_out, axis=1)
-    if obs_precision is not None:
-        tiles[:, :, :d] += obs_precision
-    h = tiles[:, :, 3 * d].reshape(-1)
-    if obs_info is not None:
-        h = h + obs_info.reshape(-1)
+    return table.reshape(K, S1 * S1, 3 * d + 1, d)
+
+
+def band_from_tiles(tiles: np.ndarray) -> np.ndarray:
+    """Transposed lower band ``(n_blocks d, 2 d)`` from ``(..., 3 d + 1, d)`` tiles in order."""
+    d = tiles.shape[-1]
+    tiles = np.ascontiguousarray(tiles)
     # band entry (row j of ab_t, offset m) = tile element (m + b, b) of column b of block t
-    n_blocks = K * T
+    n_blocks = tiles.size // ((3 * d + 1) * d)
     item = tiles.itemsize
     view = np.lib.stride_tricks.as_strided(
         tiles, shape=(n_blocks, d, 2 * d),
         strides=((3 * d + 1) * d * item, (d + 1) * item, d * item), writeable=False)
-    return np.ascontiguousarray(view).reshape(n_blocks * d, 2 * d), h
+    return np.ascontiguousarray(view).reshape(n_blocks * d, 2 * d)
 
 
 def sample_band_gaussian_t(ab_t: np.ndarray, h: np.ndarray, rng: np.random.Generator):
