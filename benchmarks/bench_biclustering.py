@@ -156,7 +156,8 @@ def recovery(seeds, n_iter, chains, jobs, max_states, loading_sd=0.5, split_merg
         diag = model.diagnostics_["r_hat"]
         row = dict(seed=seed, neuron_ari=scores["neuron_ari"], state_ari=scores["state_ari"],
                    mode_k=model.n_clusters_, mode_states=model.n_states_,
-                   rhat_max=float(diag.max()), rhat_loglik=float(diag["loglik"]),
+                   rhat_max=float(diag.max()), rhat_worst=str(diag.idxmax()),
+                   rhat_loglik=float(diag["loglik"]),
                    **dict(zip(("oracle_neuron_ari", "oracle_expected_errors",
                                "oracle_expected_ari"), oracle_neuron_ari(X, truth, loading_sd**2),
                               strict=True)),
@@ -291,7 +292,8 @@ def main(argv=None):
     rows = recovery(args.seeds, args.n_iter, args.chains, args.jobs, args.max_states,
                     args.loading_sd, args.split_merge, state_moves, args.sticky_kappa,
                     None if args.resample_sticky is None else bool(args.resample_sticky))
-    med = {k: float(np.median([r[k] for r in rows])) for k in rows[0] if k != "seed"}
+    med = {k: float(np.median([r[k] for r in rows])) for k in rows[0]
+           if k not in ("seed", "rhat_worst")}
     k3 = np.mean([r["mode_k"] == 3 for r in rows])
     print(f"SUMMARY loading_sd={args.loading_sd} split_merge={args.split_merge} "
           f"state_moves={state_moves} sticky_kappa={args.sticky_kappa or 'default'} "
