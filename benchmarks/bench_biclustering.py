@@ -198,13 +198,15 @@ def timing(sizes, n_iter):
     return out
 
 
-def timing_chains(n_iter, chains, jobs, seed=0):
+def timing_chains(n_iter, chains, jobs, seed=0, **params):
     """Wall seconds per 1,000 iterations of the full estimator: ``chains`` chains on ``jobs``
-    worker processes, the paper's simulation (N=30, T=500), process start-up included."""
+    worker processes, the paper's simulation (N=30, T=500), process start-up included.
+    ``params``: estimator parameters (e.g. ``state_moves``) other than its defaults."""
     X, _ = make_biclustering_data(random_state=seed)
     model = BayesianBiclustering(n_iter=n_iter, n_chains=chains, n_jobs=jobs,
                                  random_state=seed, verbose=False,
                                  checkpoint_every=max(n_iter // 4, 1))
+    model.set_params(**{k: v for k, v in params.items() if v is not None})
     import resource
 
     def cpu_total():
@@ -221,6 +223,7 @@ def timing_chains(n_iter, chains, jobs, seed=0):
     # of this process and its workers divided by the cores used is the unloaded wall time
     idle_per_1000 = cpu / min(jobs, chains) / n_iter * 1000
     print(f"timing_chains N=30 T=500 chains={chains} jobs={jobs} n_iter={n_iter} "
+          f"state_moves={model.state_moves} resample_sticky={model.resample_sticky} "
           f"wall_s={wall:.1f} wall_s_per_1000_iter={per_1000:.1f} cpu_s={cpu:.1f} "
           f"cpu_s_per_1000_iter_per_core={idle_per_1000:.1f} (target <= 100 on 2 cores; "
           f"machine load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
@@ -281,7 +284,10 @@ def main(argv=None):
         sizes = [tuple(int(v) for v in s.split("x")) for s in args.timing_sizes.split(",")]
         timing(sizes, args.timing_iters)
         if args.timing_chains_iters:
-            timing_chains(args.timing_chains_iters, args.chains, args.jobs)
+            timing_chains(args.timing_chains_iters, args.chains, args.jobs,
+                          state_moves=args.state_moves,
+                          resample_sticky=None if args.resample_sticky is None
+                          else bool(args.resample_sticky))
     if args.timing_only:
         return
     if args.state_oracle:
