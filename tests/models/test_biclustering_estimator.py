@@ -44,6 +44,19 @@ def test_bad_parameters_raise(small):
         _model(n_iter=0).fit(X)
     with pytest.raises(ValueError, match="dispersion"):
         _model(dispersion=-1.0).fit(X)
+    with pytest.raises(ValueError, match="state_moves"):
+        _model(state_moves=-1).fit(X)
+
+
+def test_state_moves_and_sticky_resampling_run_deterministically(small):
+    """The collapsed state moves and learned sticky hyper-parameters: same seed, same draws."""
+    X, _ = small
+    a = _model(state_moves=5, resample_sticky=True).fit(X)
+    b = _model(state_moves=5, resample_sticky=True).fit(X)
+    np.testing.assert_array_equal(a.state_samples_, b.state_samples_)
+    sticky = np.array([st["sticky"] for st in a.chain_states_])
+    assert sticky.shape == (2, 2) and np.all(sticky > 0)
+    assert not np.allclose(sticky, [a.hdp_alpha, a.sticky_kappa])  # learned, not fixed
 
 
 def test_fit_outputs_shapes_coords_and_determinism(small):
