@@ -3,6 +3,8 @@
 ``(θ, y)`` drawn from the prior and ``ω ~ PG(y + r, ψ)`` is a draw of the augmented
 model, so a move that leaves ``p(z, x, A, b, Q, c | ω, y, rest)`` invariant keeps every
 statistic at its prior distribution; a deliberately wrong ratio must be detected.
+The move is not wired into the sampler (it accepts nothing on the paper's simulation),
+so its two invariance runs (about a minute each) are marked slow.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ def _run(n_rep, seed):
     return (after.mean(0) - before.mean(0)) / se, totals
 
 
+@pytest.mark.slow
 def test_split_merge_pg_keeps_posterior():
     z, totals = _run(4000, 0)
     assert np.all(np.abs(z) < 4.0), np.round(z, 2)
@@ -127,6 +130,7 @@ def test_split_merge_pg_keeps_posterior():
     assert totals["merge_accepted"] > 0.02 * totals["merge_proposed"], totals
 
 
+@pytest.mark.slow
 def test_split_merge_pg_wrong_ratio_would_fail(monkeypatch):
     """Power check: a factor 2 in favour of splits."""
     right = split_merge._pg_split_log_ratio
