@@ -169,14 +169,14 @@ def recovery(seeds, n_iter, chains, jobs, max_states, loading_sd=0.5, split_merg
     return rows
 
 
-def timing(sizes, n_iter):
+def timing(sizes, n_iter, state_moves=0, resample_sticky=False):
     """CPU seconds per Gibbs iteration of one chain on one core, for each (N, T)."""
     out = []
     for N, T in sizes:
         X, _ = make_biclustering_data(n_clusters=3, neurons_per_cluster=N // 3, n_time=T,
                                       random_state=0)
         y = X.values.T.astype(float)
-        cfg = SamplerConfig()
+        cfg = SamplerConfig(state_moves=state_moves, resample_sticky=resample_sticky)
         rng = np.random.default_rng(0)
         state = init_state(y, cfg, rng, 3)
         log_v = cfg.log_v(y.shape[0])
@@ -187,7 +187,8 @@ def timing(sizes, n_iter):
         sec = (time.perf_counter() - t0) / n_iter
         cpu = (time.process_time() - c0) / n_iter
         out.append((N, T, sec, cpu))
-        print(f"timing N={N} T={T} K={state.x.shape[0]} wall_s_per_iter={sec:.4f} "
+        print(f"timing N={N} T={T} K={state.x.shape[0]} state_moves={state_moves} "
+              f"resample_sticky={resample_sticky} wall_s_per_iter={sec:.4f} "
               f"cpu_s_per_iter={cpu:.4f} cpu_s_per_1000_iter={1000 * cpu:.1f} (one chain, "
               "one core)", flush=True)
     if len(out) > 1:
@@ -261,6 +262,9 @@ def main(argv=None):
     parser.add_argument("--timing-sizes", type=str, default="30x500,100x500,300x500,30x2000,"
                         "100x2000,300x2000")
     parser.add_argument("--timing-only", action="store_true")
+    parser.add_argument("--timing-compare", action="store_true",
+                        help="also time the sizes without state moves / sticky resampling "
+                        "in the same process and print the ratio")
     parser.add_argument("--timing-chains-iters", type=int, default=0,
                         help="also time the estimator (--chains on --jobs processes) for this "
                         "many iterations (0: skip)")
@@ -282,7 +286,18 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.recovery_only:
         sizes = [tuple(int(v) for v in s.split("x")) for s in args.timing_sizes.split(",")]
-        timing(sizes, args.timing_iters)
+        moves = BayesianBiclustering().state_moves if args.state_moves is None \
+            else args.state_moves
+        sticky = (BayesianBiclustering().resample_sticky if args.resample_sticky is None
+                  else bool(args.resample_sticky))
+        timing(sizes, args.timing_iters, moves, sticky)
+        if args.timing_compare:
+            # the same sizes without the collapsed moves and sticky resampling, same process
+            base = timing(sizes, args.timing_iters, 0, False)
+            new = timing(sizes, args.timing_iters, moves, sticky)
+            for (N, T, _, c0), (_, _, _, c1) in zip(base, new, strict=True):
+                print(f"timing_compare N={N} T={T}: cpu per iteration x{c1 / c0:.3f} with "
+                      f"state_moves={moves} resample_sticky={sticky} vs without")
         if args.timing_chains_iters:
             timing_chains(args.timing_chains_iters, args.chains, args.jobs,
                           state_moves=args.state_moves,
