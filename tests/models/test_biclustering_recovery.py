@@ -42,17 +42,19 @@ def paper_fit():
 
 @pytest.mark.slow
 def test_paper_simulation_states(paper_fit):
-    """Measured: state ARI 0.733, posterior mode K = 3, R-hat(loglik) 1.105, max R-hat 1.24."""
+    """Measured (defaults: 20 collapsed state moves, learned stickiness): state ARI 0.811
+    (0.733 without the moves), posterior mode K = 3, R-hat(loglik) 1.167, max R-hat 1.31
+    (number of occupied states)."""
     model, truth = paper_fit
     scores = model.score_against(truth["labels"], truth["states"])
-    assert scores["state_ari"] >= 0.65, scores
+    assert scores["state_ari"] >= 0.75, scores
     assert model.n_clusters_ == 3
     assert model.diagnostics_.loc["loglik", "r_hat"] < 1.2
 
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
-    "neuron labels on the paper's simulation: measured ARI 0.217 (seed 0, 4 x 500 iterations). "
+    "neuron labels on the paper's simulation: measured ARI 0.221 (seed 0, 4 x 500 iterations). "
     "The ceiling given the TRUE latents is 0.70 on this seed (median 0.72 over seeds 0-9, "
     "Bayes-expected 2.8 misassigned neurons; >= 0.95 needs zero), see the benchmark's oracle."))
 def test_paper_simulation_neurons(paper_fit):
