@@ -86,21 +86,73 @@ def kernel_delays(kernels) -> np.ndarray:
     return k.argmax(axis=-1).astype(np.float64)
 
 
-def init_positions_from_dense(kernels: torch.Tensor, n_positions: int):
+def init_positions_from_dense(kernels: torch.Tensor, n_positions: int, sigma: float | None = None):
     """Weights and positions of the ``n_positions`` largest entries of each dense synapse.
+
+    With ``sigma``, each position is where a Gaussian bump of that width best
+    matches the kernel (the peak of the kernel cross-correlated with the
+    bump, refined below a bin by a parabola through the peak and its
+    neighbours), and the bumps are placed one after another, each on what the
+    previous ones leave (matching pursuit). A noisy dense kernel of a jittered
+    synapse is a broad bump with several local bumps on top: its plain argmax
+    can sit bins away from the bump's centre, further than the sparse refit's
+    positions move.
+
+    Parameters
+    ----------
+    kernels : Tensor, shape (n_motifs, n_units, n_delays)
+    n_positions : int
+    sigma : float, optional
+        Width (bins) of the Gaussian bump; None picks the largest entries.
 
     Returns
     -------
     weights, positions : Tensor, shape (n_motifs, n_units, n_positions)
+        ``weights`` is the kernel's value at each position (the residual's, for
+        the later ones).
+
+    Examples
+    --------
+    >>> k = torch.tensor([[[0., 1., 3., 2.9, 1., 0.]]])
+    >>> w, p = init_positions_from_dense(k, 1, sigma=1.0)
+    >>> round(float(p), 2)
+    2.48
     """
     n_delays = kernels.shape[-1]
-    k = min(n_positions, n_delays)
-    values, idx = kernels.topk(k, dim=-1)
-    if k < n_positions:  # D smaller than the number of positions: extra ones start silent
-        pad = n_positions - k
-        values = torch.cat([values, values.new_zeros(*values.shape[:-1], pad)], -1)
-        idx = torch.cat([idx, idx[..., :1].expand(*idx.shape[:-1], pad)], -1)
-    return values.clone(), idx.to(kernels.dtype).clone()
+    if sigma is None:
+        k = min(n_positions, n_delays)
+        values, idx = kernels.topk(k, dim=-1)
+        if k < n_positions:  # D smaller than the number of positions: extra ones start silent
+            pad = n_positions - k
+            values = torch.cat([values, values.new_zeros(*values.shape[:-1], pad)], -1)
+            idx = torch.cat([idx, idx[..., :1].expand(*idx.shape[:-1], pad)], -1)
+        return values.clone(), idx.to(kernels.dtype).clone()
+    sigma = float(sigma)
+    if sigma <= 0:
+        raise ValueError(f"`sigma` must be > 0 bins, got {sigma!r}")
+    grid = torch.arange(n_delays, dtype=kernels.dtype, device=kernels.device)
+    lag = torch.arange(-(n_delays - 1), n_delays, dtype=kernels.dtype, device=kernels.device)
+    bump = torch.exp(-0.5 * (lag / sigma) ** 2)
+    residual = kernels.detach().reshape(-1, 1, n_delays).clone()
+    weights, positions = [], []
+    for _ in range(int(n_positions)):
+        match = F.conv1d(F.pad(residual, (n_delays - 1, n_delays - 1)), bump.view(1, 1, -1))
+        idx = match.argmax(-1, keepdim=True)
+        left = match.gather(-1, (idx - 1).clamp(min=0))
+        mid = match.gather(-1, idx)
+        right = match.gather(-1, (idx + 1).clamp(max=n_delays - 1))
+        curve = left - 2 * mid + right
+        shift = torch.where(curve < 0, 0.5 * (left - right) / curve.clamp(max=-1e-12),
+                            torch.zeros_like(curve)).clamp(-0.5, 0.5)
+        pos = (idx.to(kernels.dtype) + shift).clamp(0, n_delays - 1)
+        value = residual.gather(-1, idx)
+        weights.append(value[:, 0, 0])
+        positions.append(pos[:, 0, 0])
+        # take the placed bump (peak = value) out before placing the next one
+        residual = residual - value * torch.exp(-0.5 * ((grid - pos) / sigma) ** 2)
+    shape = kernels.shape[:-1] + (int(n_positions),)
+    return (torch.stack(weights, -1).reshape(shape).clone(),
+            torch.stack(positions, -1).reshape(shape).clone())
 
 
 class MotifConv(torch.nn.Module):

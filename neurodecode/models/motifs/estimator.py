@@ -129,7 +129,9 @@ class SpikingMotifDetector(BaseEstimator):
         delays (evidence from a motif neuron firing at other times).
     position_lr : float
         Learning rate of the delay positions relative to ``lr`` (they start
-        at the dense fit's peaks, so they need to move little).
+        where a Gaussian bump of the initial width best matches the dense
+        kernel, see :func:`~neurodecode.models.motifs.detection.init_positions_from_dense`,
+        so they need to move little).
     objective : {"discriminative", "generative"}
         Dense fit: ``"discriminative"`` learns the detector directly by
         weighted BCE on the onset labels; ``"generative"`` fits the ICANN
@@ -149,10 +151,19 @@ class SpikingMotifDetector(BaseEstimator):
     lr : float
         Adam learning rate.
     l2, sparsity : float
-        L2 and L1 penalties on the kernel, in the dense fit and in the sparse
-        refit (without L2 the refit overfits: synapses of neurons outside the
-        motif keep noise bumps; recording regime, seed 0: F1 0.919 without,
-        0.966 with, oracle 0.970).
+        L2 and L1 penalties on the kernel; L2 in the dense fit and in the
+        sparse refit (without L2 the refit overfits: synapses of neurons
+        outside the motif keep noise bumps; recording regime, seed 0: F1 0.919
+        without, 0.966 with, oracle 0.970), L1 in the dense (or rate) fit.
+    synapse_sparsity : float
+        L1 penalty on the synapse weights of the sparse refit (the kernel of a
+        sparse synapse sums to its weight). Most neurons belong to no motif:
+        without it every (motif, neuron) synapse keeps a small bump at its
+        dense fit's peak, and the bumps of 48 non-members add noise to every
+        window; with it they go to ~0 (recording regime at 4 ms jitter, median
+        non-member weight 0.31 -> 0.01, member weights ~5; with the bump-matched
+        starting positions, held-out F1 over seeds 0-5 0.711 -> 0.730, oracle
+        0.733; at 2 ms jitter 0.960 -> 0.958, oracle 0.973).
     smoothness : float
         Penalty on squared kernel differences between neighbouring delays
         (dense fit), a prior for jittered spike times.
@@ -229,12 +240,12 @@ class SpikingMotifDetector(BaseEstimator):
 
     def __init__(self, n_motifs=None, n_delays: int = 31, parametrization: str = "dense",
                  n_positions: int = 1, learn_width: bool = False, offset: bool = False,
-                 position_lr: float = 0.05, objective: str = "discriminative",
+                 position_lr: float = 0.5, objective: str = "discriminative",
                  nonnegative: bool = False,
                  max_iter: int = 300,
                  sparse_iter: int = 200,
                  lr: float = 0.05, l2: float = 3e-3, smoothness: float = 1e-2,
-                 sparsity: float = 0.0,
+                 sparsity: float = 0.0, synapse_sparsity: float = 1e-3,
                  class_weight="balanced", ignore_radius: int = 1, sigma=(2.0, 1.0),
                  tolerance: int = 2, min_distance=None, threshold="auto",
                  validation_fraction: float = 0.2, early_stopping: bool = False,
@@ -258,6 +269,7 @@ class SpikingMotifDetector(BaseEstimator):
         self.l2 = l2
         self.smoothness = smoothness
         self.sparsity = sparsity
+        self.synapse_sparsity = synapse_sparsity
         self.class_weight = class_weight
         self.ignore_radius = ignore_radius
         self.sigma = sigma
@@ -388,8 +400,8 @@ class SpikingMotifDetector(BaseEstimator):
                         smoothness=self.smoothness, sparsity=self.sparsity,
                         progress=progress, **common)
             if self.parametrization == "sparse" and not info["dense"]["interrupted"]:
-                weights, positions = init_positions_from_dense(layer.weight.detach(),
-                                                               self.n_positions)
+                weights, positions = init_positions_from_dense(
+                    layer.weight.detach(), self.n_positions, sigma=float(self.sigma[0]))
                 sparse = MotifConv(n_motifs, n_units, self.n_delays, "sparse", self.n_positions,
                                    self.sigma[0], learn_width=self.learn_width,
                                    offset=self.offset).to(device)
@@ -407,7 +419,8 @@ class SpikingMotifDetector(BaseEstimator):
                 with tqdm(total=self.sparse_iter, desc="sparse delays",
                           disable=not self.verbose, leave=False) as bar:
                     info["sparse"] = train_detector(
-                        sparse, inputs, Y, max_iter=self.sparse_iter, sparsity=self.sparsity,
+                        sparse, inputs, Y, max_iter=self.sparse_iter,
+                        sparsity=float(self.synapse_sparsity),
                         l2=self.l2, sigma_schedule=tuple(self.sigma),
                         position_lr_scale=float(self.position_lr),
                         progress=lambda s, v: (bar.update(1), bar.set_postfix(loss=v)), **common)
