@@ -89,6 +89,11 @@ def conv_nmf(spikes: torch.Tensor, n_motifs: int, n_delays: int, *, max_iter: in
         floor; slots without a seed start random), or at random. From a
         random start the multiplicative updates fall into the usual
         factorisation optima (motifs split over slots, merged, or shifted).
+        Even from a good seeded start, the onsets spread out: on sparse spike
+        rasters the templates explain members' background spikes one by one
+        with small onset bumps (the L1 penalty on ``H`` barely touches such
+        small values), which flattens the templates' delay profiles; see the
+        user guide's limits.
     generator : torch.Generator, optional
         For the random start.
     progress : callable(step, loss), optional
