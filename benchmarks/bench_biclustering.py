@@ -284,7 +284,7 @@ def main(argv=None):
     parser.add_argument("--split-merge", type=int, default=0,
                         help="split-merge proposals per iteration in the recovery runs")
     args = parser.parse_args(argv)
-    if not args.recovery_only:
+    if not (args.recovery_only or args.state_oracle):
         sizes = [tuple(int(v) for v in s.split("x")) for s in args.timing_sizes.split(",")]
         moves = BayesianBiclustering().state_moves if args.state_moves is None \
             else args.state_moves
