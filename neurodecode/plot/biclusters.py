@@ -62,7 +62,7 @@ def plot_traces(trace: dict, names=None, burn_in: int | None = None, axes=None):
 
 def plot_bicluster_raster(counts, neuron_labels, time_states, time=None, ax=None,
                           cmap: str = "Greys", state_cmap: str = "tab10"):
-    """Spike counts with neurons sorted by cluster and time bins shaded by state.
+    """Spike counts with neurons sorted by cluster, and a strip of time bins coloured by state.
 
     Parameters
     ----------
@@ -103,17 +103,29 @@ def plot_bicluster_raster(counts, neuron_labels, time_states, time=None, ax=None
         _, ax = plt.subplots(figsize=(10, 4))
     step = np.median(np.diff(time)) if len(time) > 1 else 1.0
     edges = np.append(time - step / 2, time[-1] + step / 2)
+    from matplotlib.patches import Patch, Rectangle
+
     colors = plt.get_cmap(state_cmap)
+    # the states as a coloured strip above the neurons (a background under the counts
+    # would be hidden by them); one patch per run of equal states
+    strip = max(1.0, len(labels) / 12)
     change = np.flatnonzero(np.diff(states)) + 1
     starts, stops = np.r_[0, change], np.r_[change, len(states)]
     for a, b in zip(starts, stops, strict=True):
-        ax.axvspan(edges[a], edges[b], color=colors(int(states[a]) % colors.N), alpha=0.25, lw=0)
+        ax.add_patch(Rectangle((edges[a], -strip), edges[b] - edges[a], strip, lw=0,
+                               color=colors(int(states[a]) % colors.N)))
+    # colour scale clipped at the 99th percentile: a few bursts would otherwise wash it out
+    vmax = max(float(np.percentile(values, 99)), 1.0) if values.size else 1.0
     ax.pcolormesh(edges, np.arange(len(labels) + 1), values[:, order].T, cmap=cmap,
-                  shading="flat", alpha=0.9)
+                  shading="flat", vmin=0.0, vmax=vmax)
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
     for y in bounds:
         ax.axhline(y, color="tab:red", lw=1.0)
+    ax.legend(handles=[Patch(color=colors(int(k) % colors.N), label=f"state {k}")
+                       for k in np.unique(states)],
+              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+    ax.set_xlim(edges[0], edges[-1])
     ax.set_xlabel("time (s)" if hasattr(counts, "coords") else "time bin")
     ax.set_ylabel("neuron (sorted by cluster)")
-    ax.set_ylim(len(labels), 0)
+    ax.set_ylim(len(labels), -strip)
     return ax
