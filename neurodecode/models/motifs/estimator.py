@@ -365,9 +365,9 @@ class SpikingMotifDetector(BaseEstimator):
         from neurodecode.utils.torch import resolve_device, seed_torch
 
         self._check_params()
-        reads_only = (y is not None and self.objective == "generative"
-                      and self.parametrization == "dense")
-        values, _ = motif_spike_values(X, compact=reads_only)
+        # the generative fit only reads the spikes: byte counts can stay bytes
+        generative = self.objective == "generative" and self.parametrization == "dense"
+        values, _ = motif_spike_values(X, compact=generative and y is not None)
         n_trials, n_time, n_units = values.shape
         self._check_window(n_time)
         rng = seed_torch(self.random_state)
@@ -384,7 +384,6 @@ class SpikingMotifDetector(BaseEstimator):
                 raise ValueError(f"`n_motifs`={self.n_motifs} but `y` has {n_motifs} motifs")
             self.motifs_ = (y["motif"].values if isinstance(y, xr.DataArray) and "motif" in
                             y.coords else np.arange(n_motifs))
-            generative = self.objective == "generative" and self.parametrization == "dense"
             # the generative fit never convolves the spikes: no spike index to build
             inputs = None if generative else self._inputs(values, device, self.n_delays)
             Y = None if generative else to_torch(labels, device)
@@ -502,10 +501,7 @@ class SpikingMotifDetector(BaseEstimator):
 
     def _excitation_cut(self, kernels, baseline, rate, values, labels, split, device) -> dict:
         """The ``excitation_cut`` to prune with: given, or the best on the held-out bins."""
-        import torch
-
         from neurodecode.metrics.events import oracle_threshold_recall
-        from neurodecode.models.motifs.detection import SpikeIndex, motif_logits
         from neurodecode.models.motifs.training import (
             EXCITATION_CUTS,
             generative_detector,
@@ -523,11 +519,8 @@ class SpikingMotifDetector(BaseEstimator):
         recall = {}
         for candidate in EXCITATION_CUTS:
             k, b = generative_detector(prune_weak_excitation(kernels, candidate), baseline, rate)
-            with torch.no_grad():
-                z = (inputs.logits(k, b) if isinstance(inputs, SpikeIndex)
-                     else motif_logits(inputs, k, b))
             recall[candidate] = oracle_threshold_recall(
-                z.cpu().numpy().transpose(0, 2, 1), labels[:, split:],
+                self._scores(inputs, k, b), labels[:, split:],
                 tolerance=int(self.tolerance), min_distance=self._min_distance())
         # the smallest cut among the best (ties keep more of the fit)
         return {"cut": max(recall, key=recall.get), "validation_recall": recall}
@@ -660,19 +653,26 @@ class SpikingMotifDetector(BaseEstimator):
     def _logits(self, values):
         import torch
 
-        from neurodecode.models.motifs.detection import SpikeIndex, motif_logits
         from neurodecode.utils.torch import resolve_device
 
         device = resolve_device(self.device)
         kernels = torch.as_tensor(self.kernels_, dtype=torch.float32, device=device)
         bias = torch.as_tensor(self.bias_, dtype=torch.float32, device=device)
-        inputs = self._inputs(values, device, kernels.shape[-1])
+        return self._scores(self._inputs(values, device, kernels.shape[-1]), kernels, bias)
+
+    @staticmethod
+    def _scores(inputs, kernels, bias) -> np.ndarray:
+        """Log-odds (R, T, M) of ``kernels``/``bias`` on :meth:`_inputs` output."""
+        import torch
+
+        from neurodecode.models.motifs.detection import SpikeIndex, motif_logits
+
         with torch.no_grad():
             if isinstance(inputs, SpikeIndex):
                 out = inputs.logits(kernels, bias)
             else:
                 out = motif_logits(inputs, kernels, bias)
-        return out.cpu().numpy().transpose(0, 2, 1).astype(np.float64)  # (R, T, M)
+        return out.cpu().numpy().transpose(0, 2, 1).astype(np.float64)
 
     def _prepare(self, X, name="X"):
         self._check_fitted()
