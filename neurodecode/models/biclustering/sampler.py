@@ -27,6 +27,15 @@ import dataclasses
 import numpy as np
 
 from .collapsed import collapsed_state_moves
+from .coupled import (
+    coupled_offset_move,
+    coupled_prior,
+    sample_coupled_prior,
+    stack_latents,
+    stack_observation_terms,
+    sweep_labels_coupled,
+    unstack_latents,
+)
 from .dispersion import nb_loglik, sample_dispersion
 from .hmm import (
     emission_loglik,
@@ -54,7 +63,13 @@ _STATE_FIELDS = ("labels", "x", "A", "b", "Q", "delta", "loadings", "r", "states
 
 @dataclasses.dataclass
 class SamplerConfig:
-    """Model sizes and hyper-parameters (all fixed during sampling)."""
+    """Model sizes and hyper-parameters (all fixed during sampling).
+
+    ``dynamics``: ``"block"`` gives each neuron cluster its own switching dynamics
+    (block-diagonal, sharing the state sequence); ``"coupled"`` one switching linear system
+    over the stacked latents of all clusters (:mod:`.coupled`; then ``A, b, Q`` are stored
+    as one stacked "cluster", shapes ``(1, L, K d, K d)`` and ``(1, L, K d)``).
+    """
 
     latent_dim: int = 2
     intercept: bool = True
@@ -78,6 +93,18 @@ class SamplerConfig:
     sticky_conc_shape: float = 1.0
     sticky_rho_a: float = 10.0
     sticky_rho_b: float = 1.0
+    dynamics: str = "block"
+
+    def __post_init__(self):
+        if self.dynamics not in ("block", "coupled"):
+            raise ValueError(f"`dynamics` must be 'block' or 'coupled'; got {self.dynamics!r}.")
+        if self.dynamics == "coupled" and self.split_merge_proposals > 0:
+            raise ValueError("split-merge proposals (`split_merge_proposals` > 0) are not "
+                             "supported with dynamics='coupled'; set them to 0.")
+
+    @property
+    def coupled(self) -> bool:
+        return self.dynamics == "coupled"
 
     @property
     def d(self) -> int:
@@ -87,6 +114,10 @@ class SamplerConfig:
         d = self.d
         nu0 = d + 10.0  # E[Q] = noise_scale I, well conditioned
         return DynamicsPrior(d, Psi0=self.noise_scale * (nu0 - d - 1) * np.eye(d), nu0=nu0)
+
+    def stacked_prior(self, K: int) -> DynamicsPrior:
+        """Prior of the stacked dynamics of ``K`` clusters (coupled dynamics)."""
+        return coupled_prior(K, self.d, self.noise_scale)
 
     def loading_prior(self):
         mean = np.zeros(self.latent_dim + 1)
@@ -169,10 +200,16 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
     s = state.copy()
     prior = cfg.dynamics_prior()
     if update_labels:
-        s.labels, s.x, s.A, s.b, s.Q, s.loadings, _ = sweep_labels(
-            y, s.labels, s.x, s.A, s.b, s.Q, s.states, s.delta, s.loadings, s.r, log_v,
-            cfg.mfm_gamma, cfg.loading_var, cfg.intercept, prior, rng,
-            order=rng.permutation(len(s.labels)))
+        if cfg.coupled:
+            s.labels, s.x, s.A, s.b, s.Q, s.loadings, _ = sweep_labels_coupled(
+                y, s.labels, s.x, s.A, s.b, s.Q, s.states, s.delta, s.loadings, s.r, log_v,
+                cfg.mfm_gamma, cfg.loading_var, cfg.intercept, cfg.noise_scale, rng,
+                order=rng.permutation(len(s.labels)))
+        else:
+            s.labels, s.x, s.A, s.b, s.Q, s.loadings, _ = sweep_labels(
+                y, s.labels, s.x, s.A, s.b, s.Q, s.states, s.delta, s.loadings, s.r, log_v,
+                cfg.mfm_gamma, cfg.loading_var, cfg.intercept, prior, rng,
+                order=rng.permutation(len(s.labels)))
         if cfg.split_merge_proposals > 0:
             s.labels, s.x, s.A, s.b, s.Q, s.loadings, _ = split_merge_move(
                 y, s.labels, s.x, s.A, s.b, s.Q, s.states, s.delta, s.loadings, s.r, log_v,
@@ -187,22 +224,30 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
     psi = linear_predictor(s.x, s.labels, s.delta, s.loadings, cfg.intercept)
     omega = sample_polya_gamma(y + s.r[:, None], psi, rng)
     kappa = nb_kappa(y, s.r[:, None])
-    prec, info = observation_terms(omega, kappa, s.labels, s.delta, s.loadings, s.x.shape[0],
+    K = s.x.shape[0]
+    prec, info = observation_terms(omega, kappa, s.labels, s.delta, s.loadings, K,
                                    cfg.intercept)
+    if cfg.coupled:  # the stacked system: one "cluster" of dimension K d
+        prior = cfg.stacked_prior(K)
+        prec, info = stack_observation_terms(prec, info)
     if update_states and cfg.state_moves > 0:
         s.states, _ = collapsed_state_moves(
             s.states, s.A, s.b, s.Q, prior.x0_precision, prec, info, _safe_log(s.trans),
             s.beta + cfg.state_move_floor, cfg.state_moves, rng)
     s.x = sample_latents(s.states, s.A, s.b, s.Q, prior.x0_precision, prec, info, rng)
+    if cfg.coupled:
+        s.x = unstack_latents(s.x, K)
     mean, var = cfg.loading_prior()
     s.delta, s.loadings = sample_loadings(s.x, s.labels, omega, kappa, cfg.intercept, mean, var,
                                           rng)
     if cfg.intercept:
-        s.x, s.delta, _ = cluster_offset_move(s.x, s.labels, s.delta, s.states, s.A, s.b, s.Q,
-                                              prior.x0_precision, cfg.baseline_mean,
-                                              cfg.baseline_var, rng)
+        offset_move = coupled_offset_move if cfg.coupled else cluster_offset_move
+        s.x, s.delta, _ = offset_move(s.x, s.labels, s.delta, s.states, s.A, s.b, s.Q,
+                                      prior.x0_precision, cfg.baseline_mean, cfg.baseline_var,
+                                      rng)
+    x_dyn = stack_latents(s.x) if cfg.coupled else s.x
     if update_states:
-        s.states = ffbs(emission_loglik(s.x, s.A, s.b, s.Q), _safe_log(s.trans), rng)
+        s.states = ffbs(emission_loglik(x_dyn, s.A, s.b, s.Q), _safe_log(s.trans), rng)
     L = cfg.n_states
     counts = transition_counts(s.states, L)
     if cfg.resample_sticky:
@@ -218,7 +263,7 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
         alpha, kappa = conc * (1.0 - rho), conc * rho
     s.sticky = np.array([alpha, kappa])
     s.trans = sample_transitions(counts, s.beta, alpha, kappa, rng)
-    stats = regression_stats(s.x, s.states, L)
+    stats = regression_stats(x_dyn, s.states, L)
     s.A, s.b, s.Q = sample_mniw(*mniw_posterior(*stats, prior.M0, prior.V0, prior.Psi0,
                                                 prior.nu0), rng)
     return s
@@ -373,9 +418,6 @@ def init_state(y: np.ndarray, cfg: SamplerConfig, rng: np.random.Generator,
     states[0] = rng.integers(L)
     for t in range(1, T):
         states[t] = rng.choice(L, p=trans[states[t - 1]])
-    A = np.zeros((K, L, d, d))
-    b = np.zeros((K, L, d))
-    Q = np.broadcast_to(cfg.noise_scale * np.eye(d), (K, L, d, d)).copy()
     r = np.full(N, float(cfg.fixed_dispersion or 10.0))
     mean_rate = np.maximum(y.mean(axis=1), 1e-2)
     delta = np.log(mean_rate / r)
@@ -395,15 +437,16 @@ def init_state(y: np.ndarray, cfg: SamplerConfig, rng: np.random.Generator,
     # states: k-means on the windowed within-cluster co-fluctuation of the counts, then
     # (optionally) a short autoregressive-HMM fit to the latents (x held fixed)
     states = init_states(y, labels, min(L, n_states_init))
-    prior = cfg.dynamics_prior()
-    A, b, Q = sample_mniw(*mniw_posterior(*regression_stats(x, states, L), prior.M0, prior.V0,
-                                          prior.Psi0, prior.nu0), rng)
+    prior = cfg.stacked_prior(K) if cfg.coupled else cfg.dynamics_prior()
+    x_dyn = stack_latents(x) if cfg.coupled else x
+    A, b, Q = sample_mniw(*mniw_posterior(*regression_stats(x_dyn, states, L), prior.M0,
+                                          prior.V0, prior.Psi0, prior.nu0), rng)
     for _ in range(n_arhmm_sweeps):
-        states = ffbs(emission_loglik(x, A, b, Q), _safe_log(trans), rng)
+        states = ffbs(emission_loglik(x_dyn, A, b, Q), _safe_log(trans), rng)
         counts = transition_counts(states, L)
         beta = sample_beta(counts, beta, cfg.hdp_alpha, cfg.sticky_kappa, cfg.hdp_gamma, rng)
         trans = sample_transitions(counts, beta, cfg.hdp_alpha, cfg.sticky_kappa, rng)
-        A, b, Q = sample_mniw(*mniw_posterior(*regression_stats(x, states, L), prior.M0,
+        A, b, Q = sample_mniw(*mniw_posterior(*regression_stats(x_dyn, states, L), prior.M0,
                                               prior.V0, prior.Psi0, prior.nu0), rng)
     state = ChainState(labels=labels.astype(np.int64), x=x, A=A, b=b, Q=Q, delta=delta,
                        loadings=loadings, r=r, states=states, trans=trans, beta=beta,
@@ -446,12 +489,16 @@ def sample_prior(N: int, T: int, cfg: SamplerConfig, rng: np.random.Generator):
     states[0] = rng.integers(L)
     for t in range(1, T):
         states[t] = rng.choice(L, p=trans[states[t - 1]])
-    prior = cfg.dynamics_prior()
-    A, b, Q = sample_mniw(np.broadcast_to(prior.M0, (K, L, d, d + 1)),
-                          np.broadcast_to(prior.V0, (K, L, d + 1, d + 1)),
-                          np.broadcast_to(prior.Psi0, (K, L, d, d)), np.full((K, L), prior.nu0),
-                          rng)
-    x = sample_slds_prior(states, A, b, Q, prior.x0_precision, rng)
+    if cfg.coupled:
+        A, b, Q = sample_coupled_prior(K, d, L, cfg.noise_scale, rng)
+        x = unstack_latents(sample_slds_prior(states, A, b, Q, np.eye(K * d), rng), K)
+    else:
+        prior = cfg.dynamics_prior()
+        A, b, Q = sample_mniw(np.broadcast_to(prior.M0, (K, L, d, d + 1)),
+                              np.broadcast_to(prior.V0, (K, L, d + 1, d + 1)),
+                              np.broadcast_to(prior.Psi0, (K, L, d, d)),
+                              np.full((K, L), prior.nu0), rng)
+        x = sample_slds_prior(states, A, b, Q, prior.x0_precision, rng)
     mean, var = cfg.loading_prior()
     beta_i = mean + np.sqrt(var) * rng.standard_normal((N, p + 1))
     if cfg.fixed_dispersion is None:
