@@ -44,7 +44,7 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
                            latent_dim: int = 2, mean_duration: float = 50.0,
                            dispersion: float = 10.0, noise_var: float = 0.01,
                            baseline_sd: float = 0.5, loading_sd: float = 0.5,
-                           bin_size: float = 0.01, random_state=None):
+                           coupling: float = 0.0, bin_size: float = 0.01, random_state=None):
     """Spike counts from the paper's bi-clustering simulation, with the truth.
 
     Two states alternate with durations of about ``mean_duration`` bins. State 0
@@ -53,6 +53,12 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
     ``b = 0`` and ``Q = noise_var * I`` in both. For neuron ``i`` in cluster
     ``k``: ``log E[y_it] = delta_i + c_i^T x^(k)_t``, ``delta_i ~ N(0, baseline_sd^2)``,
     ``c_i ~ N(0, loading_sd^2 I)``, ``y_it ~ NegativeBinomial(dispersion, mean)``.
+
+    With ``coupling != 0`` the clusters' dynamics are coupled (one switching system over the
+    stacked latents): in state 1 each cluster ``k >= 1`` is driven by the previous one,
+    ``x^(k)_t += coupling * x^(k-1)_{t-1}`` (the cross block ``A[k, k-1] = coupling I`` of
+    the stacked ``A``; block lower-triangular, so the eigenvalues and stability are those of
+    the uncoupled system).
 
     Parameters
     ----------
@@ -68,6 +74,8 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
         Negative-binomial dispersion r (variance = mean + mean^2 / r).
     noise_var, baseline_sd, loading_sd : float
         Latent innovation variance, baseline and loading prior sd.
+    coupling : float
+        Strength of the cross-cluster drive in state 1 (0: block-diagonal dynamics).
     bin_size : float
         Bin width in seconds (sets the ``time`` coordinate).
     random_state : int or numpy Generator, optional
@@ -79,8 +87,9 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
         Spike tensor; coord ``cluster`` on ``unit`` and ``state`` on ``time``.
     truth : dict
         ``labels`` (N,), ``states`` (T,), ``latents`` (K, T, p), ``A`` (K, 2, p, p),
-        ``b`` (K, 2, p), ``Q`` (K, 2, p, p), ``delta`` (N,), ``loadings`` (N, p),
-        ``dispersion`` (N,), ``rates`` (T, N).
+        ``b`` (K, 2, p), ``Q`` (K, 2, p, p), ``A_stacked`` (2, K p, K p) (the stacked
+        dynamics, cluster-major coordinates; its diagonal blocks are ``A``), ``delta`` (N,),
+        ``loadings`` (N, p), ``dispersion`` (N,), ``rates`` (T, N).
 
     Examples
     --------
@@ -103,6 +112,11 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
         A[k, 1] = 1.01 * basis @ rotation_matrix(np.pi / 20, p) @ basis.T
     b = np.zeros((K, 2, p))
     Q = np.broadcast_to(noise_var * np.eye(p), (K, 2, p, p)).copy()
+    A_stacked = np.zeros((2, K * p, K * p))
+    for k in range(K):
+        A_stacked[:, k * p:(k + 1) * p, k * p:(k + 1) * p] = A[k]
+        if k >= 1:
+            A_stacked[1, k * p:(k + 1) * p, (k - 1) * p:k * p] = coupling * np.eye(p)
     x = np.empty((K, T, p))
     x[:, 0] = rng.normal(0.0, np.sqrt(noise_var), (K, p))
     chol_Q = np.sqrt(noise_var)
@@ -110,6 +124,8 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
         s = states[t]
         x[:, t] = np.einsum("kab,kb->ka", A[:, s], x[:, t - 1]) + b[:, s] \
             + chol_Q * rng.standard_normal((K, p))
+        if coupling and s == 1:  # the cross blocks of the stacked A (same draws as uncoupled)
+            x[1:, t] += coupling * x[:-1, t - 1]
     labels = np.repeat(np.arange(K), neurons_per_cluster)
     delta = rng.normal(0.0, baseline_sd, N)
     loadings = rng.normal(0.0, loading_sd, (N, p))
@@ -124,5 +140,6 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
         attrs={"bin_size": float(bin_size), "session_id": "simulated-biclustering",
                "source": "neurodecode.datasets.make_biclustering_data"})
     truth = {"labels": labels, "states": states, "latents": x, "A": A, "b": b, "Q": Q,
+             "A_stacked": A_stacked,
              "delta": delta, "loadings": loadings, "dispersion": r, "rates": rates}
     return data, truth

@@ -46,6 +46,25 @@ def test_bad_parameters_raise(small):
         _model(dispersion=-1.0).fit(X)
     with pytest.raises(ValueError, match="state_moves"):
         _model(state_moves=-1).fit(X)
+    with pytest.raises(ValueError, match="dynamics"):
+        _model(dynamics="full").fit(X)
+    with pytest.raises(ValueError, match="split_merge"):
+        _model(dynamics="coupled", split_merge=2).fit(X)
+
+
+def test_coupled_dynamics_run_deterministically_and_resume(small, tmp_path):
+    """dynamics='coupled': stacked dynamics in the chain states, same seed same draws, and a
+    checkpointed run resumes bit-for-bit."""
+    X, _ = small
+    full = _model(dynamics="coupled").fit(X)
+    for st in full.chain_states_:
+        K, d = st["x"].shape[0], st["x"].shape[2]
+        assert st["A"].shape == (1, 3, K * d, K * d) and st["b"].shape == (1, 3, K * d)
+    path = tmp_path / "chain.npz"
+    _model(dynamics="coupled", n_iter=4, checkpoint=path).fit(X)
+    resumed = _model(dynamics="coupled", checkpoint=path).fit(X)
+    np.testing.assert_array_equal(resumed.trace_["loglik"], full.trace_["loglik"])
+    np.testing.assert_array_equal(resumed.label_samples_, full.label_samples_)
 
 
 def test_state_moves_and_sticky_resampling_run_deterministically(small):

@@ -28,8 +28,12 @@ CFG = SamplerConfig(latent_dim=1, intercept=True, n_states=2, hdp_alpha=2.0, hdp
 N, T = 3, 5
 
 
-def _stats(state, y, sticky=False):
+def _stats(state, y, sticky=False, dynamics=False):
     extra = [np.log(state.sticky.sum()), state.sticky[1] / state.sticky.sum()] if sticky else []
+    if dynamics:  # stacked (coupled) dynamics: per-coordinate summaries, comparable across K
+        Q = state.Q[0]
+        extra += [np.mean(np.diagonal(Q, axis1=-2, axis2=-1)), np.mean(state.A[0] ** 2),
+                  np.mean(state.b[0] ** 2), np.log(np.linalg.det(Q)).mean() / Q.shape[-1]]
     return np.array(extra + [
         state.x.shape[0],                       # number of clusters
         float(len(np.unique(state.states)) == 1),
@@ -52,14 +56,15 @@ def _batch_se(values, n_batches=50):
 def _geweke_z(cfg, seed=20240101):
     rng = np.random.default_rng(seed)
     log_v = cfg.log_v(N)
-    sticky = cfg.resample_sticky
-    forward = np.array([_stats(*sample_prior(N, T, cfg, rng), sticky) for _ in range(6000)])
+    sticky, dyn = cfg.resample_sticky, cfg.dynamics == "coupled"
+    forward = np.array([_stats(*sample_prior(N, T, cfg, rng), sticky, dyn)
+                        for _ in range(6000)])
     state, y = sample_prior(N, T, cfg, rng)
     chain = []
     for _ in range(12000):
         state = gibbs_step(state, y, cfg, log_v, rng)
         y = sample_counts(state, cfg, rng)
-        chain.append(_stats(state, y, sticky))
+        chain.append(_stats(state, y, sticky, dyn))
     chain = np.array(chain)
     se = np.sqrt(forward.var(0) / len(forward) + _batch_se(chain) ** 2)
     z = (chain.mean(0) - forward.mean(0)) / se
@@ -85,4 +90,13 @@ def test_geweke_joint_distribution_with_state_moves():
     cfg = dataclasses.replace(CFG, state_moves=3, resample_sticky=True, sticky_conc_shape=2.0,
                               sticky_rho_a=2.0, sticky_rho_b=2.0)
     z, forward, chain = _geweke_z(cfg)
+    assert np.all(np.abs(z) < 4.0), np.round(np.c_[forward.mean(0), chain.mean(0), z], 3)
+
+
+@pytest.mark.slow
+def test_geweke_joint_distribution_coupled_dynamics():
+    """Coupled dynamics over the stacked latents: births and deaths of clusters are a
+    reversible jump between systems of different dimension, tested here as a whole (with
+    collapsed state moves on the stacked system)."""
+    z, forward, chain = _geweke_z(dataclasses.replace(CFG, dynamics="coupled", state_moves=3))
     assert np.all(np.abs(z) < 4.0), np.round(np.c_[forward.mean(0), chain.mean(0), z], 3)
