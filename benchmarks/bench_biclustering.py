@@ -15,6 +15,8 @@ Usage (reduced run)::
 
     python benchmarks/bench_biclustering.py --seeds 0 1 --n-iter 300 --chains 2
     python benchmarks/bench_biclustering.py --timing-only --timing-iters 5
+    python benchmarks/bench_biclustering.py --recovery-only --dynamics coupled --seeds 0 \
+        --n-iter 500 --chains 4 --jobs 2
     python benchmarks/bench_biclustering.py --timing-only --timing-sizes 30x500 \\
         --timing-chains-iters 200 --chains 4 --jobs 2
 """
@@ -138,13 +140,16 @@ def oracle_state_ari_sampled(X, truth, n_iter: int = 300, state_moves: int = 20,
 
 
 def recovery(seeds, n_iter, chains, jobs, max_states, loading_sd=0.5, split_merge=0,
-             state_moves=0, sticky_kappa=None, resample_sticky=None):
+             state_moves=0, sticky_kappa=None, resample_sticky=None, dynamics="block",
+             coupling=0.0):
     rows = []
     for seed in seeds:
-        X, truth = make_biclustering_data(random_state=seed, loading_sd=loading_sd)
+        X, truth = make_biclustering_data(random_state=seed, loading_sd=loading_sd,
+                                          coupling=coupling)
         model = BayesianBiclustering(n_iter=n_iter, n_chains=chains, n_jobs=jobs,
                                      max_states=max_states, split_merge=split_merge,
-                                     state_moves=state_moves, random_state=seed, verbose=False)
+                                     state_moves=state_moves, dynamics=dynamics,
+                                     random_state=seed, verbose=False)
         if sticky_kappa is not None:
             model.set_params(sticky_kappa=sticky_kappa)
         if resample_sticky is not None:
@@ -169,14 +174,15 @@ def recovery(seeds, n_iter, chains, jobs, max_states, loading_sd=0.5, split_merg
     return rows
 
 
-def timing(sizes, n_iter, state_moves=0, resample_sticky=False):
+def timing(sizes, n_iter, state_moves=0, resample_sticky=False, dynamics="block"):
     """CPU seconds per Gibbs iteration of one chain on one core, for each (N, T)."""
     out = []
     for N, T in sizes:
         X, _ = make_biclustering_data(n_clusters=3, neurons_per_cluster=N // 3, n_time=T,
                                       random_state=0)
         y = X.values.T.astype(float)
-        cfg = SamplerConfig(state_moves=state_moves, resample_sticky=resample_sticky)
+        cfg = SamplerConfig(state_moves=state_moves, resample_sticky=resample_sticky,
+                            dynamics=dynamics)
         rng = np.random.default_rng(0)
         state = init_state(y, cfg, rng, 3)
         log_v = cfg.log_v(y.shape[0])
@@ -187,7 +193,8 @@ def timing(sizes, n_iter, state_moves=0, resample_sticky=False):
         sec = (time.perf_counter() - t0) / n_iter
         cpu = (time.process_time() - c0) / n_iter
         out.append((N, T, sec, cpu))
-        print(f"timing N={N} T={T} K={state.x.shape[0]} state_moves={state_moves} "
+        print(f"timing N={N} T={T} K={state.x.shape[0]} dynamics={dynamics} "
+              f"state_moves={state_moves} "
               f"resample_sticky={resample_sticky} wall_s_per_iter={sec:.4f} "
               f"cpu_s_per_iter={cpu:.4f} cpu_s_per_1000_iter={1000 * cpu:.1f} (one chain, "
               "one core)", flush=True)
@@ -224,7 +231,8 @@ def timing_chains(n_iter, chains, jobs, seed=0, **params):
     # of this process and its workers divided by the cores used is the unloaded wall time
     idle_per_1000 = cpu / min(jobs, chains) / n_iter * 1000
     print(f"timing_chains N=30 T=500 chains={chains} jobs={jobs} n_iter={n_iter} "
-          f"state_moves={model.state_moves} resample_sticky={model.resample_sticky} "
+          f"dynamics={model.dynamics} state_moves={model.state_moves} "
+          f"resample_sticky={model.resample_sticky} "
           f"wall_s={wall:.1f} wall_s_per_1000_iter={per_1000:.1f} cpu_s={cpu:.1f} "
           f"cpu_s_per_1000_iter_per_core={idle_per_1000:.1f} (target <= 100 on 2 cores; "
           f"machine load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
@@ -283,6 +291,11 @@ def main(argv=None):
                         "data-driven start)")
     parser.add_argument("--split-merge", type=int, default=0,
                         help="split-merge proposals per iteration in the recovery runs")
+    parser.add_argument("--dynamics", choices=("block", "coupled"), default="block",
+                        help="per-cluster (block) or coupled dynamics over the stacked latents")
+    parser.add_argument("--coupling", type=float, default=0.0,
+                        help="simulate coupled truth: cluster k driven by k-1 in state 1 "
+                             "(make_biclustering_data(coupling=...)); 0 is the paper's setting")
     args = parser.parse_args(argv)
     if not (args.recovery_only or args.state_oracle):
         sizes = [tuple(int(v) for v in s.split("x")) for s in args.timing_sizes.split(",")]
@@ -290,7 +303,7 @@ def main(argv=None):
             else args.state_moves
         sticky = (BayesianBiclustering().resample_sticky if args.resample_sticky is None
                   else bool(args.resample_sticky))
-        timing(sizes, args.timing_iters, moves, sticky)
+        timing(sizes, args.timing_iters, moves, sticky, args.dynamics)
         if args.timing_compare:
             # the same sizes without the collapsed moves and sticky resampling, same process
             base = timing(sizes, args.timing_iters, 0, False)
@@ -300,7 +313,7 @@ def main(argv=None):
                       f"state_moves={moves} resample_sticky={sticky} vs without")
         if args.timing_chains_iters:
             timing_chains(args.timing_chains_iters, args.chains, args.jobs,
-                          state_moves=args.state_moves,
+                          state_moves=args.state_moves, dynamics=args.dynamics,
                           resample_sticky=None if args.resample_sticky is None
                           else bool(args.resample_sticky))
     if args.timing_only:
@@ -312,11 +325,13 @@ def main(argv=None):
                    else args.state_moves)
     rows = recovery(args.seeds, args.n_iter, args.chains, args.jobs, args.max_states,
                     args.loading_sd, args.split_merge, state_moves, args.sticky_kappa,
-                    None if args.resample_sticky is None else bool(args.resample_sticky))
+                    None if args.resample_sticky is None else bool(args.resample_sticky),
+                    args.dynamics, args.coupling)
     med = {k: float(np.median([r[k] for r in rows])) for k in rows[0]
            if k not in ("seed", "rhat_worst")}
     k3 = np.mean([r["mode_k"] == 3 for r in rows])
-    print(f"SUMMARY loading_sd={args.loading_sd} split_merge={args.split_merge} "
+    print(f"SUMMARY dynamics={args.dynamics} coupling={args.coupling} "
+          f"loading_sd={args.loading_sd} split_merge={args.split_merge} "
           f"state_moves={state_moves} sticky_kappa={args.sticky_kappa or 'default'} "
           f"resample_sticky={'default' if args.resample_sticky is None else args.resample_sticky} "
           f"seeds={len(rows)} n_iter={args.n_iter} "

@@ -44,7 +44,8 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
                            latent_dim: int = 2, mean_duration: float = 50.0,
                            dispersion: float = 10.0, noise_var: float = 0.01,
                            baseline_sd: float = 0.5, loading_sd: float = 0.5,
-                           coupling: float = 0.0, bin_size: float = 0.01, random_state=None):
+                           coupling: float = 0.0, coupling_state: int = 0,
+                           bin_size: float = 0.01, random_state=None):
     """Spike counts from the paper's bi-clustering simulation, with the truth.
 
     Two states alternate with durations of about ``mean_duration`` bins. State 0
@@ -55,10 +56,14 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
     ``c_i ~ N(0, loading_sd^2 I)``, ``y_it ~ NegativeBinomial(dispersion, mean)``.
 
     With ``coupling != 0`` the clusters' dynamics are coupled (one switching system over the
-    stacked latents): in state 1 each cluster ``k >= 1`` is driven by the previous one,
-    ``x^(k)_t += coupling * x^(k-1)_{t-1}`` (the cross block ``A[k, k-1] = coupling I`` of
-    the stacked ``A``; block lower-triangular, so the eigenvalues and stability are those of
-    the uncoupled system).
+    stacked latents): in state ``coupling_state`` each cluster ``k >= 1`` is driven by the
+    previous one, ``x^(k)_t += coupling * x^(k-1)_{t-1}`` (the cross block
+    ``A[k, k-1] = coupling I`` of the stacked ``A``; block lower-triangular, so the
+    eigenvalues and stability are those of the uncoupled system). In state 0 the driver is
+    white noise, so the drive is identifiable from the latents; in state 1 (both clusters
+    rotating at the same frequency) the drive is resonant: the driven latent grows and
+    becomes nearly a linear function of the driver's, so own and cross terms are hard to
+    tell apart (and counts overflow for ``coupling`` above about 0.05).
 
     Parameters
     ----------
@@ -75,7 +80,9 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
     noise_var, baseline_sd, loading_sd : float
         Latent innovation variance, baseline and loading prior sd.
     coupling : float
-        Strength of the cross-cluster drive in state 1 (0: block-diagonal dynamics).
+        Strength of the cross-cluster drive (0: block-diagonal dynamics, the paper's setting).
+    coupling_state : {0, 1}
+        The state in which the drive acts.
     bin_size : float
         Bin width in seconds (sets the ``time`` coordinate).
     random_state : int or numpy Generator, optional
@@ -99,6 +106,8 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
     """
     if latent_dim < 2:
         raise ValueError(f"`latent_dim` must be >= 2 for a rotation; got {latent_dim}.")
+    if coupling_state not in (0, 1):
+        raise ValueError(f"`coupling_state` must be 0 or 1; got {coupling_state!r}.")
     if n_clusters < 1 or neurons_per_cluster < 1 or n_time < 2:
         raise ValueError("`n_clusters`, `neurons_per_cluster` must be >= 1 and `n_time` >= 2.")
     rng = np.random.default_rng(random_state)
@@ -116,7 +125,8 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
     for k in range(K):
         A_stacked[:, k * p:(k + 1) * p, k * p:(k + 1) * p] = A[k]
         if k >= 1:
-            A_stacked[1, k * p:(k + 1) * p, (k - 1) * p:k * p] = coupling * np.eye(p)
+            A_stacked[coupling_state, k * p:(k + 1) * p, (k - 1) * p:k * p] = \
+                coupling * np.eye(p)
     x = np.empty((K, T, p))
     x[:, 0] = rng.normal(0.0, np.sqrt(noise_var), (K, p))
     chol_Q = np.sqrt(noise_var)
@@ -124,7 +134,7 @@ def make_biclustering_data(n_clusters: int = 3, neurons_per_cluster: int = 10, n
         s = states[t]
         x[:, t] = np.einsum("kab,kb->ka", A[:, s], x[:, t - 1]) + b[:, s] \
             + chol_Q * rng.standard_normal((K, p))
-        if coupling and s == 1:  # the cross blocks of the stacked A (same draws as uncoupled)
+        if coupling and s == coupling_state:  # cross blocks of the stacked A (same draws)
             x[1:, t] += coupling * x[:-1, t - 1]
     labels = np.repeat(np.arange(K), neurons_per_cluster)
     delta = rng.normal(0.0, baseline_sd, N)
