@@ -102,20 +102,31 @@ def _drive(Q_target, A_cross, x_source):
     return (v**2).sum(0).mean() / len(Q_target)
 
 
-@pytest.mark.slow
-def test_coupled_dynamics_recover_cross_coupling():
+# measured (seed 0): posterior-mean diagonal of the cross block in true coordinates, and
+# the invariant drive-to-noise ratios forward / reverse
+_COUPLED_MEASURED = {0.9: (0.70, 1.118, 0.067), -0.9: (-0.40, 0.513, 0.088),
+                     0.0: (-0.06, 0.095, 0.151)}
+
+
+@pytest.mark.parametrize("coupling", [0.9, -0.9, 0.0])
+def test_coupled_dynamics_recover_cross_coupling(coupling):
     """Coupled ground truth: in state 0 cluster 1's latent is driven by cluster 0's,
-    ``x^(1)_t += 0.9 x^(0)_{t-1}`` (white-noise driver: identifiable). One chain of the coupled
-    sampler, 300 iterations (second half kept). Stated accuracy (measured, seed 0):
-    neuron ARI 1.0 (>= 0.9 required); the cross block in true coordinates has mean diagonal
-    0.76 (truth 0.9; required within [0.45, 1.35]) while the reverse block stays below 0.05
-    (required < 0.2); the invariant drive-to-noise ratio 0 → 1 is 5x the reverse (>= 3x).
-    Slow: 136 s on the shared 2 cores (the large loadings make large counts)."""
+    ``x^(1)_t += coupling x^(0)_{t-1}`` (a white-noise driver: identifiable), 2 x 8 neurons,
+    T = 300, loadings sd 3. One chain of the coupled sampler, 200 iterations (second half
+    kept), about 7 s each.
+
+    Stated accuracy: neuron ARI >= 0.9; the posterior mean of the cross block, mapped into
+    the true latent coordinates, has the sign of ``coupling`` and a mean diagonal between
+    0.3 and 1.5 times it (measured 0.70 for 0.9 and -0.40 for -0.9: shrunk toward 0, since
+    the latents are weakly observed in the white-noise state), the reverse block stays below
+    0.2, and the invariant drive-to-noise ratio 0 → 1 is >= 3x the reverse (measured 17x and
+    6x). Without coupling (control) the cross block's diagonal is below 0.15 in magnitude
+    (measured -0.06) and neither direction dominates."""
     from neurodecode.metrics.clustering import adjusted_rand_index
     from neurodecode.models.biclustering.sampler import SamplerConfig, gibbs_step, init_state
 
-    X, truth = make_biclustering_data(n_clusters=2, neurons_per_cluster=15, n_time=400,
-                                      loading_sd=3.0, coupling=0.9, coupling_state=0,
+    X, truth = make_biclustering_data(n_clusters=2, neurons_per_cluster=8, n_time=300,
+                                      loading_sd=3.0, coupling=coupling, coupling_state=0,
                                       random_state=0)
     y = X.values.T.astype(float)
     cfg = SamplerConfig(latent_dim=2, intercept=False, n_states=4, state_moves=20,
@@ -124,15 +135,20 @@ def test_coupled_dynamics_recover_cross_coupling():
     state = init_state(y, cfg, rng, 2, n_warm_sweeps=30)
     log_v = cfg.log_v(y.shape[0])
     draws = []
-    for it in range(300):
+    for it in range(200):
         state = gibbs_step(state, y, cfg, log_v, rng, update_labels=it >= 20)
-        if it >= 150:
+        if it >= 100:
             draws.append(state)
     assert adjusted_rand_index(truth["labels"], draws[-1].labels) >= 0.9
     res = _aligned_cross_blocks(draws, truth, active=0, p=2)
-    assert len(res) >= 100, len(res)
+    assert len(res) >= 80, len(res)
     mean = res.mean(0)
     cross, reverse, (fwd, rev) = mean[:4].reshape(2, 2), mean[4:8].reshape(2, 2), mean[8:]
-    assert 0.45 <= np.diag(cross).mean() <= 1.35, np.round(mean, 3)
-    assert np.abs(reverse).max() < 0.2, np.round(mean, 3)
-    assert fwd >= 3 * rev, np.round(mean, 3)
+    diag = np.diag(cross).mean()
+    msg = (coupling, np.round(mean, 3), _COUPLED_MEASURED[coupling])
+    assert np.abs(reverse).max() < 0.2, msg
+    if coupling == 0.0:
+        assert abs(diag) < 0.15 and fwd < 3 * rev and rev < 3 * fwd, msg
+    else:
+        assert 0.3 <= diag / coupling <= 1.5, msg
+        assert fwd >= 3 * rev, msg

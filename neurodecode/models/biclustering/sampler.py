@@ -15,6 +15,12 @@ Order of one iteration (every step leaves the posterior invariant):
 6. states ``ξ`` by FFBS; 7. ``β`` (with auxiliary tables), optionally the sticky
    hyper-parameters ``(α + κ, ρ)`` (``resample_sticky``), then ``π``; 8. ``(A, b, Q)`` by MNIW.
 
+With ``dynamics="coupled"`` (:mod:`.coupled`) the dynamics act on the stacked latents of
+all clusters: step 1 uses :func:`.coupled.sweep_labels_coupled` (births and deaths by
+reversible jump), steps 4, 6 and 8 run on the stacked view (one "cluster" of dimension
+``K d``, block-diagonal observation terms), and the intercept shifts of step 5 are drawn
+jointly (:func:`.coupled.coupled_offset_move`).
+
 Steps 1–2 use the exact NB likelihood, so ``ω`` is drawn fresh in step 3 before
 anything conditions on it. Nothing in the chain re-orders, rotates or relabels
 for identifiability; empty clusters are simply dropped.
