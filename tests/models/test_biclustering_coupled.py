@@ -323,3 +323,48 @@ def test_config_validation():
     with pytest.raises(ValueError, match="split-merge"):
         SamplerConfig(dynamics="coupled", split_merge_proposals=1)
     assert dataclasses.replace(GEWEKE_CFG).coupled
+
+
+def _block_as_stacked(A, b, Q):
+    K, L, d, _ = A.shape
+    As = np.zeros((1, L, K * d, K * d))
+    Qs = np.zeros((1, L, K * d, K * d))
+    for k in range(K):
+        As[0, :, k * d:(k + 1) * d, k * d:(k + 1) * d] = A[k]
+        Qs[0, :, k * d:(k + 1) * d, k * d:(k + 1) * d] = Q[k]
+    return As, np.concatenate(list(b), axis=-1)[None], Qs
+
+
+def test_stacked_view_of_block_dynamics_gives_block_results():
+    """The steps the coupled sampler runs on the stacked view (FFBS emissions, collapsed
+    marginal of the state moves, slds density, MNIW statistics) are dimension-generic: on a
+    block-diagonal stacked system they reproduce the per-cluster computations."""
+    from neurodecode.models.biclustering.collapsed import collapsed_log_marginal
+    from neurodecode.models.biclustering.hmm import emission_loglik
+    from neurodecode.models.biclustering.mniw import regression_stats
+
+    rng = np.random.default_rng(14)
+    K, L, T, d = 3, 2, 9, 2
+    A = 0.4 * rng.standard_normal((K, L, d, d))
+    b = 0.1 * rng.standard_normal((K, L, d))
+    Q = np.array([[np.cov(rng.standard_normal((d, 6))) + 0.1 * np.eye(d) for _ in range(L)]
+                  for _ in range(K)])
+    As, bs, Qs = _block_as_stacked(A, b, Q)
+    x = rng.standard_normal((K, T, d))
+    Xs = stack_latents(x)
+    states = rng.integers(L, size=T)
+    np.testing.assert_allclose(emission_loglik(Xs, As, bs, Qs), emission_loglik(x, A, b, Q),
+                               rtol=1e-10, atol=1e-10)
+    prec = np.einsum("ktab,ktcb->ktac", *(2 * [rng.standard_normal((K, T, d, d))]))
+    info = rng.standard_normal((K, T, d))
+    P, h = stack_observation_terms(prec, info)
+    assert np.isclose(collapsed_log_marginal(states, As, bs, Qs, np.eye(K * d), P, h),
+                      collapsed_log_marginal(states, A, b, Q, np.eye(d), prec, info))
+    block = sum(slds_log_density(x[k], states, A[k], b[k], Q[k], np.eye(d)) for k in range(K))
+    assert np.isclose(slds_log_density(Xs[0], states, As[0], bs[0], Qs[0], np.eye(K * d)),
+                      block)
+    Sxx, Syx, Syy, n = regression_stats(Xs, states, L)
+    Sxx_b, _, Syy_b, n_b = regression_stats(x, states, L)
+    np.testing.assert_allclose(Sxx[0, :, d:2 * d, d:2 * d], Sxx_b[1, :, :d, :d])
+    np.testing.assert_allclose(Syy[0, :, :d, :d], Syy_b[0])
+    np.testing.assert_array_equal(n, n_b)
