@@ -368,3 +368,27 @@ def test_stacked_view_of_block_dynamics_gives_block_results():
     np.testing.assert_allclose(Sxx[0, :, d:2 * d, d:2 * d], Sxx_b[1, :, :d, :d])
     np.testing.assert_allclose(Syy[0, :, :d, :d], Syy_b[0])
     np.testing.assert_array_equal(n, n_b)
+
+
+def test_death_log_ratio_of_a_middle_cluster_matches_dense():
+    """Removing cluster k (not the last): the factor is log p(X_rest | θ) marginalised over
+    cluster k's trajectory minus log p(X_rest | θ without k's rows and columns), densely."""
+    from neurodecode.models.biclustering.coupled import _death_log_ratio
+
+    rng = np.random.default_rng(15)
+    K, d, L, T, k = 3, 1, 2, 5, 1
+    A, b, Q = sample_coupled_prior(K, d, L, 0.2, rng)
+    x = 0.4 * rng.standard_normal((K, T, d))
+    states = rng.integers(L, size=T)
+    Lam, h = _dense_joint(states, A[0], b[0], Q[0])
+    cov, mean = np.linalg.inv(Lam), np.linalg.solve(Lam, h)
+    idx = np.arange(T * K * d).reshape(T, K, d)
+    rest = np.delete(idx, k, axis=1).reshape(-1)
+    X_rest = np.delete(x, k, axis=0)
+    marg = multivariate_normal(mean[rest], cov[np.ix_(rest, rest)]).logpdf(
+        stack_latents(X_rest)[0].reshape(-1))
+    Ad, bd, Qd = drop_block(A[0], b[0], Q[0], k, d)
+    Lam0, h0 = _dense_joint(states, Ad, bd, Qd)
+    cov0 = np.linalg.inv(Lam0)
+    old = multivariate_normal(cov0 @ h0, cov0).logpdf(stack_latents(X_rest)[0].reshape(-1))
+    assert np.isclose(_death_log_ratio(x, A, b, Q, states, k, d), marg - old)
