@@ -515,8 +515,12 @@ def sweep_labels_coupled(y, labels, x, A, b, Q, states, delta, loadings, r, log_
     """:func:`.labels.sweep_labels` for coupled dynamics: births and deaths by reversible jump.
 
     Moves between existing clusters are those of the block sampler (given the latents the
-    dynamics density does not depend on the labels). For a non-singleton neuron the
-    auxiliary cluster is drawn from the conditional prior given the current system,
+    dynamics density does not depend on the labels). The proposal chooses the cluster with
+    weights (MFM prior weight) x (Laplace evidence of neuron ``i``'s loadings), except that
+    the auxiliary (new-cluster) slot uses the evidence with no latent (``x = 0``): its weight
+    does not depend on the auxiliary's latents, so the auxiliary is drawn only when chosen,
+    and the weight is the same in the forward and reverse states. For a non-singleton neuron
+    the auxiliary cluster is drawn from the conditional prior given the current system,
     ``θ_ext ~ p(θ_ext | θ_K)`` and ``X_new ~ p(X_new | X_old, ξ, θ_{K+1})``; accepting it
     (a birth) multiplies the MH ratio by :func:`birth_log_ratio`. A singleton's own cluster
     is its auxiliary; moving it to another cluster (a death) divides by the same factor
@@ -548,35 +552,38 @@ def sweep_labels_coupled(y, labels, x, A, b, Q, states, delta, loadings, r, log_
                                       delta[i_rows, None, None] + off[None], ft, loading_var)
 
     fit_mode, fit_prec, fit_ev = fit(np.arange(N), x)
+    # the auxiliary slot's proposal weight uses the evidence with no latent (x = 0): it does
+    # not depend on the auxiliary's latents, so the auxiliary is drawn only when chosen
+    null_ev = fit(np.arange(N), np.zeros((1,) + x.shape[1:]))[2][:, 0]
     for i in (range(N) if order is None else order):
         K = x.shape[0]
         own = labels[i]
         sizes = np.bincount(labels, minlength=K)
         sizes[own] -= 1
         singleton = sizes[own] == 0
-        if singleton:
-            existing = np.delete(np.arange(K), own)
-            aux_x = x[own]
-        else:
-            existing = np.arange(K)
-            X_new, An, bn, Qn = _aux_cluster(x, A, b, Q, states, d, noise_scale, rng)
-            aux_x = unstack_latents(X_new, 1)[0]
+        existing = np.delete(np.arange(K), own) if singleton else np.arange(K)
         t = len(existing)
         log_w = np.append(np.log(sizes[existing] + gamma),
                           np.log(gamma) + log_v[t + 1] - log_v[t])
+        log_q = _normalise_log(log_w + np.append(fit_ev[i, existing], null_ev[i]))
+        j_new = int(rng.choice(len(log_q), p=np.exp(log_q)))
+        birth = not singleton and j_new == t
+        death = singleton and j_new != t
+        mode = np.concatenate([fit_mode[i, existing], fit_mode[i, :1]])
+        prec = np.concatenate([fit_prec[i, existing], fit_prec[i, :1]])
+        if singleton:
+            aux_x = x[own]
+            mode[t], prec[t] = fit_mode[i, own], fit_prec[i, own]
+        elif birth:
+            X_new, An, bn, Qn = _aux_cluster(x, A, b, Q, states, d, noise_scale, rng)
+            aux_x = unstack_latents(X_new, 1)[0]
+            am, ap, _ = fit(np.array([i]), aux_x[None])
+            mode[t], prec[t] = am[0, 0], ap[0, 0]
+        else:
+            aux_x = np.zeros_like(x[0])  # never evaluated: neither j_old nor j_new is the slot
         cand_x = np.concatenate([x[existing], aux_x[None]], axis=0)
         offset, feats = split_latents(cand_x, intercept)
         base = delta[i] + offset
-        if singleton:
-            cols = np.append(existing, own)
-            mode, prec, log_ev = fit_mode[i, cols], fit_prec[i, cols], fit_ev[i, cols]
-        else:
-            am, ap, ae = fit(np.array([i]), aux_x[None])
-            mode = np.concatenate([fit_mode[i], am[0]])
-            prec = np.concatenate([fit_prec[i], ap[0]])
-            log_ev = np.concatenate([fit_ev[i], ae[0]])
-        log_q = _normalise_log(log_w + log_ev)
-        j_new = int(rng.choice(len(log_q), p=np.exp(log_q)))
         chol = np.linalg.cholesky(prec[j_new])
         c_new = mode[j_new] + np.linalg.solve(chol.T, rng.standard_normal(len(mode[j_new])))
         j_old = t if singleton else int(own)
@@ -585,8 +592,6 @@ def sweep_labels_coupled(y, labels, x, A, b, Q, states, delta, loadings, r, log_
                      - _log_target(j_old, c_old, y[i], r[i], base, feats, log_w, loading_var)
                      + log_q[j_old] + _log_normal(c_old, mode[j_old], prec[j_old])
                      - log_q[j_new] - _log_normal(c_new, mode[j_new], prec[j_new]))
-        birth = not singleton and j_new == t
-        death = singleton and j_new != t
         if birth:
             log_alpha += birth_log_ratio(stack_latents(x)[0], X_new, states, A[0], b[0], Q[0],
                                          An[0], bn[0], Qn[0])
