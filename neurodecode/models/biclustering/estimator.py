@@ -112,8 +112,9 @@ class BayesianBiclustering(BaseEstimator):
         dimension ``K d`` makes it grow faster with ``K``); not combinable with
         ``split_merge``. Under this prior a new cluster brings ``2 K d²`` cross-coupling
         parameters per state, a large Occam penalty: on the paper's simulation births were
-        essentially never accepted (log dynamics factor of the proposals about -150), so the
-        number of clusters stays near ``n_clusters_init``.
+        essentially never accepted (seed 0, 150 iterations: 29 birth proposals, log dynamics
+        factor between -470 and -55, none accepted), so the number of clusters stays near
+        ``n_clusters_init``.
     resample_sticky : bool
         Learn the sticky HDP-HMM's ``α + κ`` and ``ρ = κ / (α + κ)`` (Fox et al. 2011:
         ``α + κ ~ Gamma(1, mean hdp_alpha + sticky_kappa)``, ``ρ ~ Beta(10, 1)``) instead of
