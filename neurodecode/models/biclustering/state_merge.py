@@ -41,7 +41,8 @@ from scipy.special import gammaln
 from .hmm import emission_loglik, transition_counts
 from .mniw import mniw_posterior
 
-__all__ = ["mniw_log_evidence", "hmm_log_marginal", "merge_split_log_target",
+__all__ = ["mniw_log_evidence", "hmm_log_marginal", "merge_split_log_target", "mniw_log_density",
+           "collapsed_merge_split_moves",
            "split_log_prob", "state_merge_moves"]
 
 
@@ -338,3 +339,211 @@ def state_merge_moves(states, x, beta, alpha: float, kappa: float, prior, n_prop
             cur = prop
             stats[kind + "_accepted"] += 1
     return cur, stats
+
+
+# ---------------------------------------------------------------------------------------------
+# Merge/split with the latents integrated out (given ω) and the dynamics of the moved state
+# proposed; the other states' dynamics and the transitions held.
+
+
+def mniw_log_density(A, b, Q, M, V, Psi, nu):
+    """``log MNIW(W = [A b], Q; M, V, Ψ, ν)`` (``Q ~ IW(Ψ, ν)``, ``W | Q ~ MN(M, Q, V)``).
+
+    Parameters
+    ----------
+    A : ndarray, shape (..., d, d); b : ndarray, shape (..., d); Q : ndarray, shape (..., d, d)
+    M : ndarray, shape (..., d, d+1); V : ndarray, shape (..., d+1, d+1)
+    Psi : ndarray, shape (..., d, d); nu : ndarray or float, shape (...)
+
+    Returns
+    -------
+    ndarray, shape (...)
+
+    Examples
+    --------
+    >>> d = 1
+    >>> v = mniw_log_density(np.zeros((d, d)), np.zeros(d), np.eye(d), np.zeros((d, d + 1)),
+    ...                      np.eye(d + 1), np.eye(d), 3.0)
+    >>> bool(np.isfinite(v))
+    True
+    """
+    d = Q.shape[-1]
+    q = d + 1
+    nu = np.asarray(nu, float)
+    W = np.concatenate([A, b[..., None]], axis=-1)
+    _, ld_q = np.linalg.slogdet(Q)
+    _, ld_psi = np.linalg.slogdet(Psi)
+    _, ld_v = np.linalg.slogdet(V)
+    Qi = np.linalg.inv(Q)
+    log_iw = (0.5 * nu * ld_psi - 0.5 * nu * d * np.log(2.0) - _multigammaln(0.5 * nu, d)
+              - 0.5 * (nu + d + 1) * ld_q - 0.5 * np.einsum("...ij,...ji->...", Psi, Qi))
+    R = W - M
+    quad = np.einsum("...ij,...jk,...kl,...li->...", np.linalg.inv(V), np.swapaxes(R, -1, -2),
+                     Qi, R)
+    log_mn = -0.5 * d * q * np.log(2 * np.pi) - 0.5 * q * ld_q - 0.5 * d * ld_v - 0.5 * quad
+    return log_iw + log_mn
+
+
+def _theta_posterior(x, steps, prior):
+    """MNIW posterior parameters (K, ·) of one state's dynamics from the steps ``steps``."""
+    return mniw_posterior(*_step_stats(x, steps), prior.M0, prior.V0, prior.Psi0, prior.nu0)
+
+
+def _split_allocation(states, x, A, b, Q, i, j, t1, t2, log_trans, prior, window, rng,
+                      target=None):
+    """Split proposal of state ``i`` into ``{i, j}`` given the latents ``x``.
+
+    Restricted FFBS over the bins of ``i``: label ``i`` scored by its own dynamics
+    ``(A, b, Q)[:, i]``, label ``j`` by pilot dynamics (MNIW posterior mean) fitted to the
+    steps of ``i`` within ``window`` bins of anchor ``t2``; transitions ``log_trans``;
+    ``t1`` forced to ``i``, ``t2`` to ``j``. Draws (``target`` None) or scores ``target``.
+    """
+    d = x.shape[-1]
+    bins = np.flatnonzero(states == i)
+    near = bins[(np.abs(bins - t2) <= window) & (bins >= 1)]
+    Mn, _, Psin, nun = _theta_posterior(x, near, prior)
+    A2 = np.stack([A[:, i], Mn[..., :d]], axis=1)
+    b2 = np.stack([b[:, i], Mn[..., d]], axis=1)
+    Q2 = np.stack([Q[:, i], Psin / (np.asarray(nun)[..., None, None] - d - 1)], axis=1)
+    emis = emission_loglik(x, A2, b2, Q2)
+    return _restricted_ffbs(states, bins, i, j, emis, log_trans, {t1: 0, t2: 1}, rng,
+                            target=target)
+
+
+def collapsed_merge_split_moves(states, x, A, b, Q, prior, obs_precision, obs_info, log_trans,
+                                n_proposals: int, rng: np.random.Generator, window: int = 5):
+    """Merge/split MH updates of ``(ξ, A_j, b_j, Q_j, X)`` with the latents integrated out.
+
+    Target: ``p(ξ, θ | ω, π, rest) ∝ Z(ξ, θ) p(ξ | π) Π_s p0(θ_s)`` with ``Z`` the latent
+    integral of :func:`.collapsed.collapsed_log_marginal` (``θ = (A, b, Q)``; an empty
+    state's ``θ`` is a prior draw). Proposals, each with probability ½:
+
+    * merge: ordered pair ``(i, j)`` of occupied states, anchors ``t1 ∈ {ξ = i}``,
+      ``t2 ∈ {ξ = j}``; relabel ``j → i``; ``θ_j ~ p0`` (the state is now empty);
+    * split: occupied ``i``, ordered anchors ``t1 ≠ t2`` among its bins, empty ``j``;
+      allocate the bins of ``i`` by :func:`_split_allocation` on the current latents,
+      then ``θ_j ~`` its MNIW posterior given the latents on the steps allocated to ``j``.
+
+    The split's proposal uses the latents, so ``X`` is a state variable of the move: the
+    current ``x`` must be a draw of ``p(X | ξ, θ, ω)`` (call this right after the latent
+    draw), and a merge draws ``X' ~ p(X | ξ', θ, ω)`` to score its reverse split; the
+    acceptance ratio is then ``Z(ξ', θ') p(ξ' | π) / (Z(ξ, θ) p(ξ | π))`` times the
+    proposal ratio with ``p0`` of the moved ``θ_j`` cancelling against the prior draw
+    (auxiliary-variable MH; exact). Accepted moves return the latents they drew
+    (``X'`` ~ ``p(X | ξ', θ', ω)``).
+
+    Parameters
+    ----------
+    states : ndarray of int, shape (T,)
+    x : ndarray, shape (K, T, d)
+        Latents, a draw given ``states``, the dynamics and ``ω``.
+    A, b, Q : ndarray, shapes (K, L, d, d), (K, L, d), (K, L, d, d)
+    prior : DynamicsPrior
+    obs_precision, obs_info : ndarray, shapes (K, T, d, d), (K, T, d)
+        Observation terms given ``ω`` (:func:`.sampler.observation_terms`).
+    log_trans : ndarray, shape (L, L)
+    n_proposals : int
+    window : int
+        Half-width (bins) of the window around anchor ``t2`` for the split's pilot dynamics.
+
+    Returns
+    -------
+    states, x, A, b, Q : the new values (inputs not modified)
+    stats : dict
+        ``merge_proposed, merge_accepted, split_proposed, split_accepted``.
+
+    Examples
+    --------
+    >>> from neurodecode.models.biclustering.labels import DynamicsPrior
+    >>> rng = np.random.default_rng(0)
+    >>> K, L, T, d = 1, 3, 30, 2
+    >>> pr = DynamicsPrior(d)
+    >>> A, b = np.zeros((K, L, d, d)), np.zeros((K, L, d))
+    >>> Q = np.tile(0.1 * np.eye(d), (K, L, 1, 1))
+    >>> P = np.tile(np.eye(d), (K, T, 1, 1)); h = rng.standard_normal((K, T, d))
+    >>> s0 = np.repeat([0, 1], 15)
+    >>> x = rng.standard_normal((K, T, d))
+    >>> out = collapsed_merge_split_moves(s0, x, A, b, Q, pr, P, h, np.log(np.full((L, L), 1 / L)),
+    ...                                   3, rng)
+    >>> out[0].shape, out[1].shape
+    ((30,), (1, 30, 2))
+    """
+    from .collapsed import collapsed_log_marginal, hmm_log_prior
+    from .latents import sample_latents
+    from .mniw import sample_mniw
+
+    cur = np.array(states, dtype=np.int64)
+    x, A, b, Q = (np.array(v, dtype=float) for v in (x, A, b, Q))
+    K, L, d, _ = A.shape
+    P0 = prior.x0_precision
+    stats = dict(merge_proposed=0, merge_accepted=0, split_proposed=0, split_accepted=0)
+    if L < 2 or n_proposals <= 0:
+        return cur, x, A, b, Q, stats
+
+    def log_target(s, A_, b_, Q_):
+        return (collapsed_log_marginal(s, A_, b_, Q_, P0, obs_precision, obs_info)
+                + hmm_log_prior(s, log_trans))
+
+    current = log_target(cur, A, b, Q)
+    for _ in range(int(n_proposals)):
+        occ = np.bincount(cur, minlength=L)
+        occupied = np.flatnonzero(occ)
+        m = len(occupied)
+        if rng.random() < 0.5:  # merge j into i
+            if m < 2:
+                continue
+            i, j = (int(v) for v in rng.choice(occupied, 2, replace=False))
+            t1 = int(rng.choice(np.flatnonzero(cur == i)))
+            t2 = int(rng.choice(np.flatnonzero(cur == j)))
+            prop = cur.copy()
+            prop[prop == j] = i
+            A2, b2, Q2 = A.copy(), b.copy(), Q.copy()
+            A2[:, j], b2[:, j], Q2[:, j] = sample_mniw(
+                np.broadcast_to(prior.M0, (K, d, d + 1)),
+                np.broadcast_to(prior.V0, (K, d + 1, d + 1)),
+                np.broadcast_to(prior.Psi0, (K, d, d)), np.full(K, prior.nu0), rng)
+            x2 = sample_latents(prop, A2, b2, Q2, P0, obs_precision, obs_info, rng)
+            # reverse split from (prop, x2): allocation of cur, then θ_j(old) from its posterior
+            _, log_alloc = _split_allocation(prop, x2, A2, b2, Q2, i, j, t1, t2, log_trans,
+                                             prior, window, None, target=cur)
+            steps = np.flatnonzero(cur[1:] == j) + 1
+            post = _theta_posterior(x2, steps, prior)
+            log_q_theta = float(mniw_log_density(A[:, j], b[:, j], Q[:, j], *post).sum())
+            log_p0 = float(mniw_log_density(A[:, j], b[:, j], Q[:, j], prior.M0, prior.V0,
+                                            prior.Psi0, prior.nu0).sum())
+            n_ij = occ[i] + occ[j]
+            log_q_fwd = -np.log(m * (m - 1)) - np.log(occ[i]) - np.log(occ[j])
+            log_q_rev = (-np.log(m - 1) - np.log(n_ij * (n_ij - 1)) - np.log(L - m + 1)
+                         + log_alloc + log_q_theta - log_p0)
+            kind = "merge"
+        else:  # split i: bins to the empty state j, θ_j from its posterior given x
+            if m == L:
+                continue
+            i = int(rng.choice(occupied))
+            if occ[i] < 2:
+                continue
+            t1, t2 = (int(v) for v in rng.choice(np.flatnonzero(cur == i), 2, replace=False))
+            j = int(rng.choice(np.flatnonzero(occ == 0)))
+            prop, log_alloc = _split_allocation(cur, x, A, b, Q, i, j, t1, t2, log_trans,
+                                                prior, window, rng)
+            steps = np.flatnonzero(prop[1:] == j) + 1
+            post = _theta_posterior(x, steps, prior)
+            A2, b2, Q2 = A.copy(), b.copy(), Q.copy()
+            A2[:, j], b2[:, j], Q2[:, j] = sample_mniw(*post, rng)
+            log_q_theta = float(mniw_log_density(A2[:, j], b2[:, j], Q2[:, j], *post).sum())
+            log_p0 = float(mniw_log_density(A2[:, j], b2[:, j], Q2[:, j], prior.M0, prior.V0,
+                                            prior.Psi0, prior.nu0).sum())
+            n_i, n_j = int((prop == i).sum()), int((prop == j).sum())
+            log_q_fwd = (-np.log(m) - np.log(occ[i] * (occ[i] - 1)) - np.log(L - m)
+                         + log_alloc + log_q_theta - log_p0)
+            log_q_rev = -np.log((m + 1) * m) - np.log(n_i) - np.log(n_j)
+            x2 = None
+            kind = "split"
+        stats[kind + "_proposed"] += 1
+        proposed = log_target(prop, A2, b2, Q2)
+        if np.log(rng.random()) < proposed - current + log_q_rev - log_q_fwd:
+            if x2 is None:
+                x2 = sample_latents(prop, A2, b2, Q2, P0, obs_precision, obs_info, rng)
+            cur, x, A, b, Q, current = prop, x2, A2, b2, Q2, proposed
+            stats[kind + "_accepted"] += 1
+    return cur, x, A, b, Q, stats
