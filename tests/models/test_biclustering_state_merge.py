@@ -337,3 +337,23 @@ def test_collapsed_merge_split_preservation_has_power(monkeypatch):
     cells, stats, acc, setup = _preservation_stats(4000, 0, monkeypatch, broken=True)
     z_cells, z_stats = _preservation_z(cells, stats, setup, 100)
     assert max(z_cells, z_stats) > 5.0, (z_cells, z_stats)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("field", ["state_merge_moves", "collapsed_merge_moves"])
+def test_geweke_joint_distribution_with_state_merge(field):
+    """The whole sampler's Geweke test (:mod:`test_biclustering_geweke`) with a whole-state
+    merge/split move switched on, the sticky hyper-parameters resampled."""
+    import dataclasses
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "_biclustering_geweke", Path(__file__).with_name("test_biclustering_geweke.py"))
+    geweke = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(geweke)
+    cfg = dataclasses.replace(geweke.CFG, n_states=3, state_moves=2, resample_sticky=True,
+                              sticky_conc_shape=2.0, sticky_rho_a=2.0, sticky_rho_b=2.0,
+                              **{field: 2})
+    z, forward, chain = geweke._geweke_z(cfg)
+    assert np.all(np.abs(z) < 4.0), np.round(np.c_[forward.mean(0), chain.mean(0), z], 3)
