@@ -241,108 +241,9 @@ def test_state_merge_moves_returns_copy():
     np.testing.assert_array_equal(states, [0, 0, 1, 1, 1, 0])
 
 
-# ---------------------------------------------------------------------------------------------
-# collapsed_merge_split_moves: latents integrated given the observation terms, θ_j proposed
-
-
-def _joint_draw(rng, prior, log_trans, T, K, P):
-    """One exact draw of (ξ, θ, X, observation terms) from the model the move targets."""
-    from neurodecode.models.biclustering.latents import sample_slds_prior
-    from neurodecode.models.biclustering.mniw import sample_mniw
-
-    L, d = log_trans.shape[0], prior.d
-    A, b, Q = sample_mniw(np.broadcast_to(prior.M0, (K, L, d, d + 1)),
-                          np.broadcast_to(prior.V0, (K, L, d + 1, d + 1)),
-                          np.broadcast_to(prior.Psi0, (K, L, d, d)), np.full((K, L), prior.nu0),
-                          rng)
-    trans = np.exp(log_trans)
-    s = np.empty(T, dtype=np.int64)
-    s[0] = rng.integers(L)
-    for t in range(1, T):
-        s[t] = rng.choice(L, p=trans[s[t - 1]])
-    x = sample_slds_prior(s, A, b, Q, prior.x0_precision, rng)
-    obs = x + rng.standard_normal(x.shape) / np.sqrt(P)
-    prec = np.broadcast_to(P * np.eye(d), (K, T, d, d)).copy()
-    return s, A, b, Q, x, prec, P * obs
-
-
-def _preservation_stats(n_rep, seed, monkeypatch=None, broken=False):
-    """Run the move from exact joint draws; return ξ cell counts and per-draw statistics."""
-    from neurodecode.models.biclustering import state_merge as sm
-
-    if broken:  # drop the θ_j proposal densities from the ratio (a plausible bug)
-        monkeypatch.setattr(sm, "mniw_log_density", lambda *a, **k: np.zeros(a[0].shape[0]))
-    rng = np.random.default_rng(seed)
-    d, K, T, L = 1, 2, 4, 3
-    prior = DynamicsPrior(d, M0=np.array([[0.5, 0.2]]), V0=np.eye(d + 1), Psi0=np.eye(d) * 0.5,
-                          nu0=4.0, x0_precision=np.eye(d))
-    log_trans = np.log(np.array([[0.6, 0.25, 0.15], [0.3, 0.5, 0.2], [0.2, 0.2, 0.6]]))
-    cells = np.zeros(L**T)
-    stats, acc = [], dict(merge_accepted=0, split_accepted=0, merge_proposed=0,
-                          split_proposed=0)
-    for _ in range(n_rep):
-        s, A, b, Q, x, prec, info = _joint_draw(rng, prior, log_trans, T, K, 2.0)
-        s, x, A, b, Q, st = sm.collapsed_merge_split_moves(s, x, A, b, Q, prior, prec, info,
-                                                           log_trans, 3, rng, window=1)
-        for k in acc:
-            acc[k] += st[k]
-        cells[int(np.ravel_multi_index(tuple(s), (L,) * T))] += 1
-        first = s[1]
-        stats.append([A[0, first, 0, 0], b[0, first, 0], np.log(Q[0, first, 0, 0]),
-                      float(len(np.unique(s))), x[0, 1:, 0].mean(),
-                      (x[0, 1:, 0] - A[0, s[1:], 0, 0] * x[0, :-1, 0]).mean()])
-    return cells, np.array(stats), acc, (prior, log_trans, T, L, K, d)
-
-
-def _prior_stats(n, seed, setup):
-    prior, log_trans, T, L, K, d = setup
-    rng = np.random.default_rng(seed)
-    out = []
-    for _ in range(n):
-        s, A, b, Q, x, _, _ = _joint_draw(rng, prior, log_trans, T, K, 2.0)
-        first = s[1]
-        out.append([A[0, first, 0, 0], b[0, first, 0], np.log(Q[0, first, 0, 0]),
-                    float(len(np.unique(s))), x[0, 1:, 0].mean(),
-                    (x[0, 1:, 0] - A[0, s[1:], 0, 0] * x[0, :-1, 0]).mean()])
-    return np.array(out)
-
-
-def _preservation_z(cells, stats, setup, seed):
-    """Worst |z| of ξ cells (vs the exact HMM prior) and of the statistics (vs fresh draws)."""
-    prior, log_trans, T, L, K, d = setup
-    from neurodecode.models.biclustering.collapsed import hmm_log_prior
-
-    seqs = np.array(list(itertools.product(range(L), repeat=T)))
-    p = np.exp([hmm_log_prior(s, log_trans) for s in seqs])
-    n = cells.sum()
-    z_cells = (cells - n * p) / np.sqrt(n * p * (1 - p))
-    ref = _prior_stats(len(stats), seed, setup)
-    se = np.sqrt(stats.var(0) / len(stats) + ref.var(0) / len(ref))
-    z_stats = (stats.mean(0) - ref.mean(0)) / se
-    return np.abs(z_cells).max(), np.abs(z_stats).max()
-
-
-def test_collapsed_merge_split_preserves_the_joint():
-    """From exact joint draws of (ξ, θ, X, observations), one application of the move must
-    return exact draws: ξ against its enumerated prior law, (θ, X) statistics against fresh
-    draws (a one-step Geweke test); the same check rejects the move with the θ_j proposal
-    densities left out of the ratio."""
-    cells, stats, acc, setup = _preservation_stats(4000, 0)
-    assert acc["merge_accepted"] > 800 and acc["split_accepted"] > 800, acc
-    z_cells, z_stats = _preservation_z(cells, stats, setup, 100)
-    assert z_cells < 4.0 and z_stats < 4.0, (z_cells, z_stats)
-
-
-def test_collapsed_merge_split_preservation_has_power(monkeypatch):
-    cells, stats, acc, setup = _preservation_stats(4000, 0, monkeypatch, broken=True)
-    z_cells, z_stats = _preservation_z(cells, stats, setup, 100)
-    assert max(z_cells, z_stats) > 5.0, (z_cells, z_stats)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("field", ["state_merge_moves", "collapsed_merge_moves"])
-def test_geweke_joint_distribution_with_state_merge(field):
-    """The whole sampler's Geweke test (:mod:`test_biclustering_geweke`) with a whole-state
+def test_geweke_joint_distribution_with_state_merge():
+    """The whole sampler's Geweke test (:mod:`test_biclustering_geweke`) with the whole-state
     merge/split move switched on, the sticky hyper-parameters resampled."""
     import dataclasses
     import importlib.util
@@ -354,6 +255,6 @@ def test_geweke_joint_distribution_with_state_merge(field):
     spec.loader.exec_module(geweke)
     cfg = dataclasses.replace(geweke.CFG, n_states=3, state_moves=2, resample_sticky=True,
                               sticky_conc_shape=2.0, sticky_rho_a=2.0, sticky_rho_b=2.0,
-                              **{field: 2})
+                              state_merge_moves=2)
     z, forward, chain = geweke._geweke_z(cfg)
     assert np.all(np.abs(z) < 4.0), np.round(np.c_[forward.mean(0), chain.mean(0), z], 3)

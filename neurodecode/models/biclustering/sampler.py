@@ -46,7 +46,7 @@ from .mniw import mniw_posterior, regression_stats, sample_mniw
 from .moves import cluster_offset_move, dispersion_baseline_move
 from .polya_gamma import nb_kappa, sample_polya_gamma
 from .split_merge import split_merge_move
-from .state_merge import collapsed_merge_split_moves, state_merge_moves
+from .state_merge import state_merge_moves
 
 __all__ = ["SamplerConfig", "ChainState", "gibbs_step", "init_state", "sample_prior",
            "observation_terms", "record"]
@@ -78,7 +78,6 @@ class SamplerConfig:
     state_moves: int = 0
     state_move_floor: float = 0.01
     state_merge_moves: int = 0
-    collapsed_merge_moves: int = 0
     resample_sticky: bool = False
     sticky_conc_shape: float = 1.0
     sticky_rho_a: float = 10.0
@@ -199,11 +198,6 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
             s.states, s.A, s.b, s.Q, prior.x0_precision, prec, info, _safe_log(s.trans),
             s.beta + cfg.state_move_floor, cfg.state_moves, rng)
     s.x = sample_latents(s.states, s.A, s.b, s.Q, prior.x0_precision, prec, info, rng)
-    if update_states and cfg.collapsed_merge_moves > 0:
-        # whole-state merge/split of (ξ, θ_j, x), latents integrated given ω (:mod:`.state_merge`)
-        s.states, s.x, s.A, s.b, s.Q, _ = collapsed_merge_split_moves(
-            s.states, s.x, s.A, s.b, s.Q, prior, prec, info, _safe_log(s.trans),
-            cfg.collapsed_merge_moves, rng)
     mean, var = cfg.loading_prior()
     s.delta, s.loadings = sample_loadings(s.x, s.labels, omega, kappa, cfg.intercept, mean, var,
                                           rng)
