@@ -103,7 +103,7 @@ class BayesianBiclustering(BaseEstimator):
         Whole-state merge/split proposals per iteration on the state sequence, with the
         dynamics and transition rows integrated out given the latents (:mod:`.state_merge`);
         0 (default) switches the move off. Exact but rarely accepted on the paper's
-        simulation (about 1 % of proposals, seeds 0-2).
+        simulation (0.6 % of proposals, seeds 0-2, 300 iterations, 2 per iteration).
     resample_sticky : bool
         Learn the sticky HDP-HMM's ``α + κ`` and ``ρ = κ / (α + κ)`` (Fox et al. 2011:
         ``α + κ ~ Gamma(1, mean hdp_alpha + sticky_kappa)``, ``ρ ~ Beta(10, 1)``) instead of
