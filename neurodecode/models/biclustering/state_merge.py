@@ -29,6 +29,15 @@ acceptance ratio is exact. This is a move on ``ξ`` with ``(A, b, Q)`` and ``π`
 integrated out: it must be followed by fresh draws of ``π`` (and ``β``) given ``ξ``
 and of ``(A, b, Q)`` given ``(X, ξ)`` before anything conditions on them (the sampler
 does exactly that right after it).
+
+Measured on the paper's simulation (seeds 0-2, 300 iterations, 2 proposals per
+iteration): 10 of 1,768 proposals accepted. Given the latents, the states are far
+from exchangeable: the latents were drawn under the current segmentation and carry its
+dynamics, so merging even a 4-bin state costs 8-19 nats of evidence and a substantial
+one (39 bins over 4 runs) 190-240; random splits lose 12-100 nats to the Occam factor
+of a new state's 54 dynamics parameters and 6-60 to the transitions into it. A variant
+with the latents integrated out instead (given ω; the new state's dynamics proposed from
+their posterior given the current latents) accepted 1 of 1,760 (history: b029e20).
 """
 
 from __future__ import annotations
