@@ -141,7 +141,7 @@ def oracle_state_ari_sampled(X, truth, n_iter: int = 300, state_moves: int = 20,
 
 def recovery(seeds, n_iter, chains, jobs, max_states, loading_sd=0.5, split_merge=0,
              state_moves=0, sticky_kappa=None, resample_sticky=None, dynamics="block",
-             coupling=0.0):
+             coupling=0.0, state_merge=0):
     rows = []
     for seed in seeds:
         X, truth = make_biclustering_data(random_state=seed, loading_sd=loading_sd,
@@ -149,6 +149,7 @@ def recovery(seeds, n_iter, chains, jobs, max_states, loading_sd=0.5, split_merg
         model = BayesianBiclustering(n_iter=n_iter, n_chains=chains, n_jobs=jobs,
                                      max_states=max_states, split_merge=split_merge,
                                      state_moves=state_moves, dynamics=dynamics,
+                                     state_merge=state_merge,
                                      random_state=seed, verbose=False)
         if sticky_kappa is not None:
             model.set_params(sticky_kappa=sticky_kappa)
@@ -162,7 +163,7 @@ def recovery(seeds, n_iter, chains, jobs, max_states, loading_sd=0.5, split_merg
         row = dict(seed=seed, neuron_ari=scores["neuron_ari"], state_ari=scores["state_ari"],
                    mode_k=model.n_clusters_, mode_states=model.n_states_,
                    rhat_max=float(diag.max()), rhat_worst=str(diag.idxmax()),
-                   rhat_loglik=float(diag["loglik"]),
+                   rhat_loglik=float(diag["loglik"]), rhat_n_states=float(diag["n_states"]),
                    **dict(zip(("oracle_neuron_ari", "oracle_expected_errors",
                                "oracle_expected_ari"), oracle_neuron_ari(X, truth, loading_sd**2),
                               strict=True)),
@@ -232,6 +233,7 @@ def timing_chains(n_iter, chains, jobs, seed=0, **params):
     idle_per_1000 = cpu / min(jobs, chains) / n_iter * 1000
     print(f"timing_chains N=30 T=500 chains={chains} jobs={jobs} n_iter={n_iter} "
           f"dynamics={model.dynamics} state_moves={model.state_moves} "
+          f"state_merge={model.state_merge} "
           f"resample_sticky={model.resample_sticky} "
           f"wall_s={wall:.1f} wall_s_per_1000_iter={per_1000:.1f} cpu_s={cpu:.1f} "
           f"cpu_s_per_1000_iter_per_core={idle_per_1000:.1f} (target <= 100 on 2 cores; "
@@ -289,6 +291,9 @@ def main(argv=None):
                         "HMM marginals), and all parameters true with latents sampled (with and "
                         "without the collapsed state moves, from the truth and from the "
                         "data-driven start)")
+    parser.add_argument("--state-merge", type=int, default=0,
+                        help="whole-state merge/split proposals per iteration (recovery and "
+                        "--timing-chains-iters runs)")
     parser.add_argument("--split-merge", type=int, default=0,
                         help="split-merge proposals per iteration in the recovery runs")
     parser.add_argument("--dynamics", choices=("block", "coupled"), default="block",
@@ -314,6 +319,7 @@ def main(argv=None):
         if args.timing_chains_iters:
             timing_chains(args.timing_chains_iters, args.chains, args.jobs,
                           state_moves=args.state_moves, dynamics=args.dynamics,
+                          state_merge=args.state_merge,
                           resample_sticky=None if args.resample_sticky is None
                           else bool(args.resample_sticky))
     if args.timing_only:
@@ -326,13 +332,14 @@ def main(argv=None):
     rows = recovery(args.seeds, args.n_iter, args.chains, args.jobs, args.max_states,
                     args.loading_sd, args.split_merge, state_moves, args.sticky_kappa,
                     None if args.resample_sticky is None else bool(args.resample_sticky),
-                    args.dynamics, args.coupling)
+                    args.dynamics, args.coupling, args.state_merge)
     med = {k: float(np.median([r[k] for r in rows])) for k in rows[0]
            if k not in ("seed", "rhat_worst")}
     k3 = np.mean([r["mode_k"] == 3 for r in rows])
     print(f"SUMMARY dynamics={args.dynamics} coupling={args.coupling} "
           f"loading_sd={args.loading_sd} split_merge={args.split_merge} "
-          f"state_moves={state_moves} sticky_kappa={args.sticky_kappa or 'default'} "
+          f"state_moves={state_moves} state_merge={args.state_merge} "
+          f"sticky_kappa={args.sticky_kappa or 'default'} "
           f"resample_sticky={'default' if args.resample_sticky is None else args.resample_sticky} "
           f"seeds={len(rows)} n_iter={args.n_iter} "
           f"chains={args.chains} "
@@ -343,6 +350,8 @@ def main(argv=None):
           f"median_state_ari={med['state_ari']:.3f} (target 0.85, reference ~0.8 quoted; "
           f"oracle given true latents and dynamics {med['oracle_state_ari']:.3f}) "
           f"median_rhat_max={med['rhat_max']:.3f} (target <1.05) "
+          f"median_rhat_n_states={med['rhat_n_states']:.3f} "
+          f"median_rhat_loglik={med['rhat_loglik']:.3f} "
           f"median_s_per_1000_iter_wall={med['s_per_1000_iter_wall']:.1f} for {args.chains} "
           f"chains on {args.jobs} processes (target <=100; reference ~2000 quoted)")
 

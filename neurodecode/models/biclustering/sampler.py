@@ -12,8 +12,10 @@ Order of one iteration (every step leaves the posterior invariant):
    ``ξ`` (banded Cholesky): together a blocked update of ``(ξ, X)``;
 5. ``(δ, c)`` for all neurons, then the exact shift between each cluster's intercept
    trajectory and its members' baselines (:mod:`.moves`);
-6. states ``ξ`` by FFBS; 7. ``β`` (with auxiliary tables), optionally the sticky
-   hyper-parameters ``(α + κ, ρ)`` (``resample_sticky``), then ``π``; 8. ``(A, b, Q)`` by MNIW.
+6. states ``ξ`` by FFBS, then ``state_merge_moves`` whole-state merge/split proposals with
+   the dynamics and transition rows integrated out (:mod:`.state_merge`); 7. ``β`` (with
+   auxiliary tables), optionally the sticky hyper-parameters ``(α + κ, ρ)``
+   (``resample_sticky``), then ``π``; 8. ``(A, b, Q)`` by MNIW.
 
 With ``dynamics="coupled"`` (:mod:`.coupled`) the dynamics act on the stacked latents of
 all clusters: step 1 uses :func:`.coupled.sweep_labels_coupled` (births and deaths by
@@ -59,6 +61,7 @@ from .mniw import mniw_posterior, regression_stats, sample_mniw
 from .moves import cluster_offset_move, dispersion_baseline_move
 from .polya_gamma import nb_kappa, sample_polya_gamma
 from .split_merge import split_merge_move
+from .state_merge import state_merge_moves
 
 __all__ = ["SamplerConfig", "ChainState", "gibbs_step", "init_state", "sample_prior",
            "observation_terms", "record"]
@@ -95,6 +98,7 @@ class SamplerConfig:
     split_merge_proposals: int = 0
     state_moves: int = 0
     state_move_floor: float = 0.01
+    state_merge_moves: int = 0
     resample_sticky: bool = False
     sticky_conc_shape: float = 1.0
     sticky_rho_a: float = 10.0
@@ -254,6 +258,12 @@ def gibbs_step(state: ChainState, y: np.ndarray, cfg: SamplerConfig, log_v: np.n
     x_dyn = stack_latents(s.x) if cfg.coupled else s.x
     if update_states:
         s.states = ffbs(emission_loglik(x_dyn, s.A, s.b, s.Q), _safe_log(s.trans), rng)
+    if update_states and cfg.state_merge_moves > 0:
+        # whole-state merge/split with (A, b, Q) and π integrated out given x, β, (α, κ);
+        # valid because π and (A, b, Q) are redrawn from their conditionals just below
+        sticky = s.sticky if cfg.resample_sticky else (cfg.hdp_alpha, cfg.sticky_kappa)
+        s.states, _ = state_merge_moves(s.states, x_dyn, s.beta, float(sticky[0]),
+                                        float(sticky[1]), prior, cfg.state_merge_moves, rng)
     L = cfg.n_states
     counts = transition_counts(s.states, L)
     if cfg.resample_sticky:
