@@ -242,9 +242,11 @@ def test_state_merge_moves_returns_copy():
 
 
 @pytest.mark.slow
-def test_geweke_joint_distribution_with_state_merge():
+@pytest.mark.parametrize("dynamics", ["block", "coupled"])
+def test_geweke_joint_distribution_with_state_merge(dynamics):
     """The whole sampler's Geweke test (:mod:`test_biclustering_geweke`) with the whole-state
-    merge/split move switched on, the sticky hyper-parameters resampled."""
+    merge/split move switched on, the sticky hyper-parameters resampled; with coupled
+    dynamics the move acts on the stacked latents under the stacked MNIW prior."""
     import dataclasses
     import importlib.util
     from pathlib import Path
@@ -255,6 +257,6 @@ def test_geweke_joint_distribution_with_state_merge():
     spec.loader.exec_module(geweke)
     cfg = dataclasses.replace(geweke.CFG, n_states=3, state_moves=2, resample_sticky=True,
                               sticky_conc_shape=2.0, sticky_rho_a=2.0, sticky_rho_b=2.0,
-                              state_merge_moves=2)
+                              state_merge_moves=2, dynamics=dynamics)
     z, forward, chain = geweke._geweke_z(cfg)
     assert np.all(np.abs(z) < 4.0), np.round(np.c_[forward.mean(0), chain.mean(0), z], 3)
