@@ -35,7 +35,7 @@ as ``log p(X_old, X_new | θ_{K+1}) - log p(X_new | X_old, θ_{K+1}) - log p(X_o
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import cho_solve_banded, cholesky_banded
+from scipy.linalg import cho_solve_banded
 from scipy.special import multigammaln
 
 from .labels import (
@@ -44,7 +44,13 @@ from .labels import (
     _log_target,
     _normalise_log,
 )
-from .latents import blocks_to_banded, dynamics_precision, sample_banded_gaussian
+from .latents import (
+    banded_gaussian_logpdf,
+    blocks_to_banded,
+    dynamics_precision,
+    equilibrated_band_cholesky,
+    sample_banded_gaussian,
+)
 from .loadings import laplace_loadings_batch, split_latents
 
 __all__ = ["coupled_prior", "stack_latents", "unstack_latents", "stack_observation_terms",
@@ -361,22 +367,11 @@ def sample_new_latents(X_old, states, A, b, Q, x0_precision, rng):
 
 
 def _banded_logpdf(ab, h, x):
-    """``log N(x; Λ⁻¹ h, Λ⁻¹)`` with ``Λ`` in lower band storage."""
-    n = ab.shape[1]
-    scale = 1.0 / np.sqrt(ab[0])
-    scaled = ab.copy()
-    for k in range(1, min(ab.shape[0], n)):
-        scaled[k, : n - k] *= scale[k:] * scale[: n - k]
-    scaled[0] = 1.0
-    chol = cholesky_banded(scaled, lower=True, check_finite=False)
-    mean = scale * cho_solve_banded((chol, True), scale * h, check_finite=False)
-    logdet = 2.0 * np.log(chol[0]).sum() - 2.0 * np.log(scale).sum()
-    diff = x - mean
-    # Λ diff via the band: symmetric banded product
-    quad = ab[0] @ (diff * diff)
-    for k in range(1, ab.shape[0]):
-        quad += 2.0 * (ab[k, : n - k] * diff[k:] * diff[: n - k]).sum()
-    return float(0.5 * logdet - 0.5 * quad - 0.5 * n * np.log(2 * np.pi))
+    """``log N(x; Λ⁻¹ h, Λ⁻¹)`` with ``Λ`` in lower band storage (equilibrated: ``x = S u``)."""
+    chol, scale = equilibrated_band_cholesky(ab)
+    mean_u = cho_solve_banded((chol, True), scale * h, check_finite=False)
+    return banded_gaussian_logpdf(np.asarray(x, float) / scale, chol, mean_u) - float(
+        np.log(scale).sum())
 
 
 def new_latents_log_density(X_new, X_old, states, A, b, Q, x0_precision) -> float:

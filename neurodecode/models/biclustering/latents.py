@@ -13,7 +13,8 @@ import numpy as np
 from scipy.linalg import cho_solve_banded, cholesky_banded
 from scipy.linalg.lapack import dtbtrs
 
-__all__ = ["blocks_to_banded", "banded_to_dense", "sample_banded_gaussian",
+__all__ = ["blocks_to_banded", "banded_to_dense", "equilibrated_band_cholesky",
+           "banded_gaussian_logpdf", "sample_banded_gaussian",
            "dynamics_precision", "stacked_band", "sample_band_gaussian_t", "sample_latents",
            "sample_slds_prior"]
 
@@ -57,6 +58,57 @@ def banded_to_dense(ab: np.ndarray) -> np.ndarray:
     return M
 
 
+def equilibrated_band_cholesky(ab: np.ndarray):
+    """Banded Cholesky factor of the equilibrated precision ``S Λ S``, ``S = diag(Λ)^{-1/2}``.
+
+    The equilibration is an exact change of variables (``u = S⁻¹ x``) that keeps the
+    factorisation stable when some innovation variances are tiny.
+
+    Parameters
+    ----------
+    ab : ndarray, shape (u + 1, n)
+        Lower band storage of the precision ``Λ``.
+
+    Returns
+    -------
+    chol : ndarray, shape (u + 1, n)
+        Lower band storage of ``L`` with ``L Lᵀ = S Λ S``.
+    scale : ndarray, shape (n,)
+        The diagonal of ``S``.
+
+    Examples
+    --------
+    >>> chol, scale = equilibrated_band_cholesky(np.array([[4.0, 4.0], [-1.0, 0.0]]))
+    >>> np.round(scale, 3)
+    array([0.5, 0.5])
+    """
+    n = ab.shape[1]
+    scale = 1.0 / np.sqrt(ab[0])
+    scaled = ab.copy()
+    for k in range(1, min(ab.shape[0], n)):
+        scaled[k, : n - k] *= scale[k:] * scale[: n - k]
+    scaled[0] = 1.0
+    return cholesky_banded(scaled, lower=True, check_finite=False), scale
+
+
+def banded_gaussian_logpdf(x, chol, mean) -> float:
+    """``log N(x; mean, (L Lᵀ)⁻¹)`` with ``L`` in lower band storage (``chol[k, j] = L[j+k, j]``).
+
+    Examples
+    --------
+    >>> from scipy.linalg import cholesky_banded
+    >>> chol = cholesky_banded(np.array([[2.0, 2.0], [-1.0, 0.0]]), lower=True)
+    >>> round(banded_gaussian_logpdf(np.zeros(2), chol, np.zeros(2)), 6)
+    -1.288571
+    """
+    diff = np.asarray(x, float).reshape(-1) - mean
+    n = len(diff)
+    proj = chol[0] * diff  # Lᵀ diff: (Lᵀ v)_j = Σ_k L[j+k, j] v[j+k]
+    for k in range(1, chol.shape[0]):
+        proj[: n - k] += chol[k, : n - k] * diff[k:]
+    return float(np.log(chol[0]).sum() - 0.5 * proj @ proj - 0.5 * n * np.log(2 * np.pi))
+
+
 def sample_banded_gaussian(ab: np.ndarray, h: np.ndarray, rng: np.random.Generator,
                            size: int | None = None):
     """Draw ``x ~ N(Λ^{-1} h, Λ^{-1})`` with ``Λ`` given in lower band storage.
@@ -82,15 +134,8 @@ def sample_banded_gaussian(ab: np.ndarray, h: np.ndarray, rng: np.random.Generat
     >>> np.round(mean, 6)
     array([1.5, 2. , 1.5])
     """
-    # equilibrate, Λ' = S Λ S with S = diag(Λ)^{-1/2}: an exact change of variables that keeps
-    # the factorisation stable when some innovation variances are tiny
     n = ab.shape[1]
-    scale = 1.0 / np.sqrt(ab[0])
-    scaled = ab.copy()
-    for k in range(1, min(ab.shape[0], n)):
-        scaled[k, : n - k] *= scale[k:] * scale[: n - k]
-    scaled[0] = 1.0
-    chol = cholesky_banded(scaled, lower=True, check_finite=False)
+    chol, scale = equilibrated_band_cholesky(ab)
     mean = scale * cho_solve_banded((chol, True), scale * h, check_finite=False)
     z = rng.standard_normal((n, 1 if size is None else size))
     noise, info = dtbtrs(chol, z, uplo="L", trans="T")

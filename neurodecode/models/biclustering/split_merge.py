@@ -46,7 +46,7 @@ from scipy.linalg.lapack import dtbtrs
 from scipy.special import multigammaln
 
 from .labels import _nb_kernel, mfm_log_partition_prior
-from .latents import stacked_band
+from .latents import banded_gaussian_logpdf, stacked_band
 from .loadings import laplace_loadings_batch, split_latents
 from .mniw import mniw_posterior, regression_stats, sample_mniw
 
@@ -194,24 +194,6 @@ def _band_factor(ab_t, h):
     chol = cholesky_banded(np.asfortranarray(ab_t.T), lower=True, check_finite=False)
     mean = cho_solve_banded((chol, True), h, check_finite=False)
     return chol, mean
-
-
-def banded_gaussian_logpdf(x, chol, mean) -> float:
-    """``log N(x; mean, (L Lᵀ)⁻¹)`` with ``L`` in lower band storage (``chol[k, j] = L[j+k, j]``).
-
-    Examples
-    --------
-    >>> from scipy.linalg import cholesky_banded
-    >>> chol = cholesky_banded(np.array([[2.0, 2.0], [-1.0, 0.0]]), lower=True)
-    >>> round(banded_gaussian_logpdf(np.zeros(2), chol, np.zeros(2)), 6)
-    -1.288571
-    """
-    diff = np.asarray(x, float).reshape(-1) - mean
-    n = len(diff)
-    proj = chol[0] * diff  # Lᵀ diff: (Lᵀ v)_j = Σ_k L[j+k, j] v[j+k]
-    for k in range(1, chol.shape[0]):
-        proj[: n - k] += chol[k, : n - k] * diff[k:]
-    return float(np.log(chol[0]).sum() - 0.5 * proj @ proj - 0.5 * n * np.log(2 * np.pi))
 
 
 def _smoothed_log_counts(y, width: float = 2.0):
