@@ -38,12 +38,7 @@ import numpy as np
 from scipy.linalg import cho_solve_banded
 from scipy.special import multigammaln
 
-from .labels import (
-    DynamicsPrior,
-    _log_normal,
-    _log_target,
-    _normalise_log,
-)
+from .labels import DynamicsPrior, _normalise_log, label_move_log_ratio
 from .latents import (
     banded_gaussian_logpdf,
     blocks_to_banded,
@@ -583,10 +578,8 @@ def sweep_labels_coupled(y, labels, x, A, b, Q, states, delta, loadings, r, log_
         c_new = mode[j_new] + np.linalg.solve(chol.T, rng.standard_normal(len(mode[j_new])))
         j_old = t if singleton else int(own)
         c_old = loadings[i]
-        log_alpha = (_log_target(j_new, c_new, y[i], r[i], base, feats, log_w, loading_var)
-                     - _log_target(j_old, c_old, y[i], r[i], base, feats, log_w, loading_var)
-                     + log_q[j_old] + _log_normal(c_old, mode[j_old], prec[j_old])
-                     - log_q[j_new] - _log_normal(c_new, mode[j_new], prec[j_new]))
+        log_alpha = label_move_log_ratio((j_old, c_old), (j_new, c_new), y[i], r[i], base, feats,
+                                         log_w, loading_var, log_q, mode, prec)
         if birth:
             log_alpha += birth_log_ratio(stack_latents(x)[0], X_new, states, A[0], b[0], Q[0],
                                          An[0], bn[0], Qn[0])

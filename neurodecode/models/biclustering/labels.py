@@ -154,6 +154,42 @@ def _log_normal(c, mean, prec):
     return 0.5 * logdet - 0.5 * diff @ prec @ diff - 0.5 * len(c) * np.log(2 * np.pi)
 
 
+def label_move_log_ratio(old, new, y, r, base, feats, log_w, loading_var: float, log_q, mode,
+                         prec) -> float:
+    """Log MH ratio of the proposal ``(z_i, c_i) = old → new`` on the auxiliary-cluster space.
+
+    The target is :func:`_log_target`; the proposal picks slot ``j`` with probability
+    ``exp(log_q[j])`` and draws ``c ~ N(mode[j], prec[j]⁻¹)`` (a Laplace approximation).
+
+    Parameters
+    ----------
+    old, new : tuple (int, ndarray of shape (p,))
+        Slot and loadings before and after.
+    y : ndarray, shape (T,); r : float
+        The neuron's counts and dispersion.
+    base : ndarray, shape (J, T); feats : ndarray, shape (J, T, p)
+        Per slot: offset (baseline plus intercept trajectory) and latent features.
+    log_w : ndarray, shape (J,)
+        Log prior weight of each slot.
+    log_q : ndarray, shape (J,); mode : ndarray, shape (J, p); prec : ndarray, shape (J, p, p)
+
+    Examples
+    --------
+    >>> J, T, p = 2, 5, 1
+    >>> ratio = label_move_log_ratio((0, np.zeros(p)), (0, np.zeros(p)), np.ones(T), 5.0,
+    ...                              np.zeros((J, T)), np.zeros((J, T, p)), np.zeros(J), 1.0,
+    ...                              np.log(np.full(J, 0.5)), np.zeros((J, p)),
+    ...                              np.broadcast_to(np.eye(p), (J, p, p)))
+    >>> bool(abs(ratio) < 1e-12)  # proposing the current value: ratio 1
+    True
+    """
+    (j_old, c_old), (j_new, c_new) = old, new
+    return (_log_target(j_new, c_new, y, r, base, feats, log_w, loading_var)
+            - _log_target(j_old, c_old, y, r, base, feats, log_w, loading_var)
+            + log_q[j_old] + _log_normal(c_old, mode[j_old], prec[j_old])
+            - log_q[j_new] - _log_normal(c_new, mode[j_new], prec[j_new]))
+
+
 def sweep_labels(y, labels, x, A, b, Q, states, delta, loadings, r, log_v, gamma: float,
                  loading_var: float, intercept: bool, prior: DynamicsPrior,
                  rng: np.random.Generator, order=None):
@@ -224,10 +260,8 @@ def sweep_labels(y, labels, x, A, b, Q, states, delta, loadings, r, log_v, gamma
         j_old = len(existing) if singleton else int(own)
         c_old = loadings[i]
 
-        log_alpha = (_log_target(j_new, c_new, y[i], r[i], base, feats, log_w, loading_var)
-                     - _log_target(j_old, c_old, y[i], r[i], base, feats, log_w, loading_var)
-                     + log_q[j_old] + _log_normal(c_old, mode[j_old], prec[j_old])
-                     - log_q[j_new] - _log_normal(c_new, mode[j_new], prec[j_new]))
+        log_alpha = label_move_log_ratio((j_old, c_old), (j_new, c_new), y[i], r[i], base, feats,
+                                         log_w, loading_var, log_q, mode, prec)
         if np.log(rng.random()) >= log_alpha:
             continue
         accepted += 1
