@@ -53,6 +53,17 @@ def _stable_system(rng, K, d, L, scale=0.1):
     return A[0], b[0], Q[0]
 
 
+def _stacked_block_dynamics(A, b, Q):
+    """Per-cluster dynamics (K, L, d, d) / (K, L, d) as the stacked block-diagonal system."""
+    K, L, d, _ = A.shape
+    As = np.zeros((1, L, K * d, K * d))
+    Qs = np.zeros((1, L, K * d, K * d))
+    for k in range(K):
+        As[0, :, k * d:(k + 1) * d, k * d:(k + 1) * d] = A[k]
+        Qs[0, :, k * d:(k + 1) * d, k * d:(k + 1) * d] = Q[k]
+    return As, np.concatenate(list(b), axis=-1)[None], Qs
+
+
 # ---------------------------------------------------------------------------------- prior
 def test_iw_logpdf_matches_scipy():
     Psi = np.array([[0.5, 0.1], [0.1, 0.3]])
@@ -141,12 +152,7 @@ def test_block_diagonal_stacked_latent_draw_matches_block_sampler():
     states = rng.integers(L, size=T)
     prec = np.broadcast_to(np.eye(d), (K, T, d, d)).copy()
     info = rng.standard_normal((K, T, d))
-    As = np.zeros((1, L, K * d, K * d))
-    Qs = np.zeros((1, L, K * d, K * d))
-    for k in range(K):
-        As[0, :, k * d:(k + 1) * d, k * d:(k + 1) * d] = A[k]
-        Qs[0, :, k * d:(k + 1) * d, k * d:(k + 1) * d] = Q[k]
-    bs = np.concatenate(list(b), axis=-1)[None]
+    As, bs, Qs = _stacked_block_dynamics(A, b, Q)
     P, h = stack_observation_terms(prec, info)
     draws_s = np.mean([unstack_latents(sample_latents(states, As, bs, Qs, np.eye(K * d), P, h,
                                                       rng), K) for _ in range(3000)], 0)
@@ -244,12 +250,7 @@ def test_offset_move_reduces_to_block_move():
     A = 0.4 * rng.standard_normal((K, L, d, d))
     b = 0.1 * rng.standard_normal((K, L, d))
     Q = np.broadcast_to(0.3 * np.eye(d), (K, L, d, d)).copy()
-    As = np.zeros((1, L, K * d, K * d))
-    Qs = np.zeros((1, L, K * d, K * d))
-    for k in range(K):
-        As[0, :, k * d:(k + 1) * d, k * d:(k + 1) * d] = A[k]
-        Qs[0, :, k * d:(k + 1) * d, k * d:(k + 1) * d] = Q[k]
-    bs = np.concatenate(list(b), axis=-1)[None]
+    As, bs, Qs = _stacked_block_dynamics(A, b, Q)
     x = rng.standard_normal((K, T, d))
     labels = np.array([0, 1, 1])
     delta = rng.standard_normal(3)
@@ -326,16 +327,6 @@ def test_config_validation():
     assert dataclasses.replace(GEWEKE_CFG).coupled
 
 
-def _block_as_stacked(A, b, Q):
-    K, L, d, _ = A.shape
-    As = np.zeros((1, L, K * d, K * d))
-    Qs = np.zeros((1, L, K * d, K * d))
-    for k in range(K):
-        As[0, :, k * d:(k + 1) * d, k * d:(k + 1) * d] = A[k]
-        Qs[0, :, k * d:(k + 1) * d, k * d:(k + 1) * d] = Q[k]
-    return As, np.concatenate(list(b), axis=-1)[None], Qs
-
-
 def test_stacked_view_of_block_dynamics_gives_block_results():
     """The steps the coupled sampler runs on the stacked view (FFBS emissions, collapsed
     marginal of the state moves, slds density, MNIW statistics) are dimension-generic: on a
@@ -350,7 +341,7 @@ def test_stacked_view_of_block_dynamics_gives_block_results():
     b = 0.1 * rng.standard_normal((K, L, d))
     Q = np.array([[np.cov(rng.standard_normal((d, 6))) + 0.1 * np.eye(d) for _ in range(L)]
                   for _ in range(K)])
-    As, bs, Qs = _block_as_stacked(A, b, Q)
+    As, bs, Qs = _stacked_block_dynamics(A, b, Q)
     x = rng.standard_normal((K, T, d))
     Xs = stack_latents(x)
     states = rng.integers(L, size=T)

@@ -9,10 +9,11 @@ are drawn at once.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import multigammaln
 
 __all__ = ["sample_wishart", "sample_inverse_wishart", "regression_stats",
            "regression_stats_reference",
-           "mniw_posterior", "sample_mniw"]
+           "mniw_posterior", "mniw_log_evidence", "sample_mniw"]
 
 
 def sample_wishart(scale, df, rng: np.random.Generator) -> np.ndarray:
@@ -114,6 +115,43 @@ def mniw_posterior(Sxx, Syx, Syy, n, M0, V0, Psi0, nu0):
     Psin = 0.5 * (Psin + np.swapaxes(Psin, -1, -2))
     nun = nu0 + np.broadcast_to(n, Psin.shape[:-2])
     return Mn, Vn, Psin, nun
+
+
+def mniw_log_evidence(Sxx, Syx, Syy, n, M0, V0, Psi0, nu0):
+    """Log evidence of ``x_t = W u_t + ε_t``, ``W | Q ~ MN(M0, Q, V0)``, ``Q ~ IW(Ψ0, ν0)``.
+
+    Parameters
+    ----------
+    Sxx : ndarray, shape (..., q, q)
+        ``Σ u uᵀ``.
+    Syx : ndarray, shape (..., d, q)
+        ``Σ x uᵀ``.
+    Syy : ndarray, shape (..., d, d)
+        ``Σ x xᵀ``.
+    n : ndarray, shape (...)
+        Number of steps (0 gives 0).
+    M0, V0, Psi0, nu0
+        MNIW prior (shapes ``(d, q)``, ``(q, q)``, ``(d, d)``, scalar).
+
+    Returns
+    -------
+    ndarray, shape (...)
+
+    Examples
+    --------
+    >>> d = 2
+    >>> z = mniw_log_evidence(np.zeros((d + 1, d + 1)), np.zeros((d, d + 1)), np.zeros((d, d)),
+    ...                       0.0, np.zeros((d, d + 1)), np.eye(d + 1), np.eye(d), 5.0)
+    >>> float(np.round(z, 12))
+    0.0
+    """
+    d = Psi0.shape[-1]
+    Mn, Vn, Psin, nun = mniw_posterior(Sxx, Syx, Syy, n, M0, V0, Psi0, nu0)
+    n = np.asarray(n, float)
+    return (-0.5 * n * d * np.log(np.pi)
+            + 0.5 * d * (np.linalg.slogdet(Vn)[1] - np.linalg.slogdet(V0)[1])
+            + 0.5 * nu0 * np.linalg.slogdet(Psi0)[1] - 0.5 * nun * np.linalg.slogdet(Psin)[1]
+            + multigammaln(0.5 * np.asarray(nun, float), d) - multigammaln(0.5 * nu0, d))
 
 
 def sample_mniw(Mn, Vn, Psin, nun, rng: np.random.Generator):

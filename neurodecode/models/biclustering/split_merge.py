@@ -43,12 +43,11 @@ import hashlib
 import numpy as np
 from scipy.linalg import cho_solve_banded, cholesky_banded
 from scipy.linalg.lapack import dtbtrs
-from scipy.special import multigammaln
 
 from .labels import _nb_kernel, mfm_log_partition_prior
 from .latents import banded_gaussian_logpdf, stacked_band
 from .loadings import laplace_loadings_batch, split_latents
-from .mniw import mniw_posterior, regression_stats, sample_mniw
+from .mniw import mniw_log_evidence, mniw_posterior, regression_stats, sample_mniw
 
 __all__ = ["split_merge_move", "trajectory_proposal", "trajectory_log_marginal",
            "banded_gaussian_logpdf", "allocation_log_prob"]
@@ -173,16 +172,8 @@ def trajectory_log_marginal(x, states, n_states: int, prior) -> float:
     x = np.asarray(x, float)
     T, d = x.shape
     Sxx, Syx, Syy, n = regression_stats(x[None], np.asarray(states), n_states)
-    _, Vn, Psin, nun = mniw_posterior(Sxx[0], Syx[0], Syy[0], n, prior.M0, prior.V0,
-                                      prior.Psi0, prior.nu0)
-    _, logdet_vn = np.linalg.slogdet(Vn)
-    _, logdet_psin = np.linalg.slogdet(Psin)
-    _, logdet_v0 = np.linalg.slogdet(prior.V0)
-    _, logdet_psi0 = np.linalg.slogdet(prior.Psi0)
-    nu0 = prior.nu0
-    per_state = (-0.5 * n * d * np.log(np.pi) + 0.5 * d * (logdet_vn - logdet_v0)
-                 + 0.5 * nu0 * logdet_psi0 - 0.5 * nun * logdet_psin
-                 + np.array([multigammaln(0.5 * v, d) for v in nun]) - multigammaln(0.5 * nu0, d))
+    per_state = mniw_log_evidence(Sxx[0], Syx[0], Syy[0], n, prior.M0, prior.V0, prior.Psi0,
+                                  prior.nu0)
     P0 = np.asarray(prior.x0_precision, float)
     _, logdet_p0 = np.linalg.slogdet(P0)
     log_x0 = 0.5 * logdet_p0 - 0.5 * x[0] @ P0 @ x[0] - 0.5 * d * np.log(2 * np.pi)

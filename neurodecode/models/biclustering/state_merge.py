@@ -48,52 +48,10 @@ import numpy as np
 from scipy.special import gammaln
 
 from .hmm import emission_loglik, transition_counts
-from .mniw import mniw_posterior
+from .mniw import mniw_log_evidence, mniw_posterior, regression_stats
 
 __all__ = ["mniw_log_evidence", "hmm_log_marginal", "merge_split_log_target",
            "split_log_prob", "state_merge_moves"]
-
-
-def _multigammaln(a, d: int):
-    a = np.asarray(a, float)
-    return 0.25 * d * (d - 1) * np.log(np.pi) + sum(gammaln(a - 0.5 * j) for j in range(d))
-
-
-def mniw_log_evidence(Sxx, Syx, Syy, n, M0, V0, Psi0, nu0):
-    """Log evidence of ``x_t = W u_t + ε_t``, ``W | Q ~ MN(M0, Q, V0)``, ``Q ~ IW(Ψ0, ν0)``.
-
-    Parameters
-    ----------
-    Sxx : ndarray, shape (..., q, q)
-        ``Σ u uᵀ``.
-    Syx : ndarray, shape (..., d, q)
-        ``Σ x uᵀ``.
-    Syy : ndarray, shape (..., d, d)
-        ``Σ x xᵀ``.
-    n : ndarray, shape (...)
-        Number of steps (0 gives 0).
-    M0, V0, Psi0, nu0
-        MNIW prior (shapes ``(d, q)``, ``(q, q)``, ``(d, d)``, scalar).
-
-    Returns
-    -------
-    ndarray, shape (...)
-
-    Examples
-    --------
-    >>> d = 2
-    >>> z = mniw_log_evidence(np.zeros((d + 1, d + 1)), np.zeros((d, d + 1)), np.zeros((d, d)),
-    ...                       0.0, np.zeros((d, d + 1)), np.eye(d + 1), np.eye(d), 5.0)
-    >>> float(np.round(z, 12))
-    0.0
-    """
-    d = Psi0.shape[-1]
-    Mn, Vn, Psin, nun = mniw_posterior(Sxx, Syx, Syy, n, M0, V0, Psi0, nu0)
-    n = np.asarray(n, float)
-    return (-0.5 * n * d * np.log(np.pi)
-            + 0.5 * d * (np.linalg.slogdet(Vn)[1] - np.linalg.slogdet(V0)[1])
-            + 0.5 * nu0 * np.linalg.slogdet(Psi0)[1] - 0.5 * nun * np.linalg.slogdet(Psin)[1]
-            + _multigammaln(0.5 * nun, d) - _multigammaln(0.5 * nu0, d))
 
 
 def hmm_log_marginal(states, beta, alpha: float, kappa: float) -> float:
@@ -117,11 +75,10 @@ def hmm_log_marginal(states, beta, alpha: float, kappa: float) -> float:
 
 def _step_stats(x, steps):
     """MNIW statistics (K, ·) of the steps ``t`` (``x_{t-1} → x_t``) in ``steps``."""
-    K, _, d = x.shape
-    u = np.concatenate([x[:, steps - 1], np.ones((K, len(steps), 1))], axis=-1)
-    y = x[:, steps]
-    return (np.einsum("kta,ktb->kab", u, u), np.einsum("kta,ktb->kab", y, u),
-            np.einsum("kta,ktb->kab", y, y), float(len(steps)))
+    in_steps = np.ones(x.shape[1], dtype=np.int64)
+    in_steps[steps] = 0
+    Sxx, Syx, Syy, n = regression_stats(x, in_steps, 2)
+    return Sxx[:, 0], Syx[:, 0], Syy[:, 0], float(n[0])
 
 
 def _states_log_evidence(x, states, labels, prior) -> float:
@@ -220,7 +177,6 @@ def _restricted_ffbs(states, bins, i, j, emis, log_p, forced, rng, target=None):
         last = list(prev)
         if right is not None:
             last = [last[0] + lp[i][right], last[1] + lp[j][right]]
-        log_z = _logaddexp(last[0], last[1])
         # backward: sample (or score) columns from the end
         nxt = None
         for pos in range(len(ts) - 1, -1, -1):
@@ -239,7 +195,6 @@ def _restricted_ffbs(states, bins, i, j, emis, log_p, forced, rng, target=None):
             log_q += w[c] - norm
             out[ts[pos]] = lab[c]
             nxt = c
-        del log_z
     return out, log_q
 
 
