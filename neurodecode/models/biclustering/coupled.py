@@ -172,14 +172,7 @@ def sample_coupled_prior(K: int, d: int, n_states: int, noise_scale: float,
     >>> A.shape, b.shape, Q.shape
     ((1, 3, 4, 4), (1, 3, 4), (1, 3, 4, 4))
     """
-    from .mniw import sample_mniw
-
-    prior = coupled_prior(K, d, noise_scale, nu_base)
-    D = prior.d
-    return sample_mniw(np.broadcast_to(prior.M0, (1, n_states, D, D + 1)),
-                       np.broadcast_to(prior.V0, (1, n_states, D + 1, D + 1)),
-                       np.broadcast_to(prior.Psi0, (1, n_states, D, D)),
-                       np.full((1, n_states), prior.nu0), rng)
+    return coupled_prior(K, d, noise_scale, nu_base).sample_dynamics(1, n_states, rng)
 
 
 def coupled_prior_log_density(A, b, Q, d: int, noise_scale: float,

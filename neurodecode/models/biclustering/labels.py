@@ -128,16 +128,23 @@ class DynamicsPrior:
         self.nu0 = float(d + 2 if nu0 is None else nu0)
         self.x0_precision = np.eye(d) if x0_precision is None else np.asarray(x0_precision)
 
+    def sample_dynamics(self, n, n_states, rng):
+        """``(A, b, Q)`` of ``n`` independent systems, one per state, from the MNIW prior.
+
+        Returns ``A (n, S, d, d), b (n, S, d), Q (n, S, d, d)``.
+        """
+        d = self.d
+        return sample_mniw(np.broadcast_to(self.M0, (n, n_states, d, d + 1)),
+                           np.broadcast_to(self.V0, (n, n_states, d + 1, d + 1)),
+                           np.broadcast_to(self.Psi0, (n, n_states, d, d)),
+                           np.full((n, n_states), self.nu0), rng)
+
     def sample_clusters(self, states, n_states, n, rng):
         """``n`` independent new clusters from the prior: dynamics per state and trajectories.
 
         Returns ``x (n, T, d), A (n, S, d, d), b (n, S, d), Q (n, S, d, d)``.
         """
-        d = self.d
-        A, b, Q = sample_mniw(np.broadcast_to(self.M0, (n, n_states, d, d + 1)),
-                              np.broadcast_to(self.V0, (n, n_states, d + 1, d + 1)),
-                              np.broadcast_to(self.Psi0, (n, n_states, d, d)),
-                              np.full((n, n_states), self.nu0), rng)
+        A, b, Q = self.sample_dynamics(n, n_states, rng)
         x = sample_slds_prior(states, A, b, Q, self.x0_precision, rng)
         return x, A, b, Q
 

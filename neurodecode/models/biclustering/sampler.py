@@ -510,10 +510,7 @@ def sample_prior(N: int, T: int, cfg: SamplerConfig, rng: np.random.Generator):
         x = unstack_latents(sample_slds_prior(states, A, b, Q, np.eye(K * d), rng), K)
     else:
         prior = cfg.dynamics_prior()
-        A, b, Q = sample_mniw(np.broadcast_to(prior.M0, (K, L, d, d + 1)),
-                              np.broadcast_to(prior.V0, (K, L, d + 1, d + 1)),
-                              np.broadcast_to(prior.Psi0, (K, L, d, d)),
-                              np.full((K, L), prior.nu0), rng)
+        A, b, Q = prior.sample_dynamics(K, L, rng)
         x = sample_slds_prior(states, A, b, Q, prior.x0_precision, rng)
     mean, var = cfg.loading_prior()
     beta_i = mean + np.sqrt(var) * rng.standard_normal((N, p + 1))
